@@ -1,0 +1,52 @@
+"""fgrad: functional reverse-mode automatic differentiation on plain NumPy.
+
+Pure functions over parameter pytrees are differentiated by transforms:
+
+>>> import numpy as np
+>>> import fgrad
+>>> import fgrad.numpy as fnp
+>>> def loss(w, x, y):
+...     return fnp.mean((fnp.tanh(x @ w) - y) ** 2)
+>>> x, y = np.ones((4, 3)), np.zeros(4)
+>>> value, dw = fgrad.value_and_grad(loss)(np.full(3, 0.1), x, y)
+>>> dw.shape
+(3,)
+"""
+
+from fgrad import _rules as _rules  # attaches the array interface to Tracer
+from fgrad import config, tree
+from fgrad._core import Tracer, UnexpectedTracerError
+from fgrad.checking import GradientCheckError, check_grads
+from fgrad.transforms import (
+    custom_vjp,
+    grad,
+    hessian,
+    jacfwd,
+    jacobian,
+    jacrev,
+    jvp,
+    stop_gradient,
+    value_and_grad,
+    vjp,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "GradientCheckError",
+    "Tracer",
+    "UnexpectedTracerError",
+    "check_grads",
+    "config",
+    "custom_vjp",
+    "grad",
+    "hessian",
+    "jacfwd",
+    "jacobian",
+    "jacrev",
+    "jvp",
+    "stop_gradient",
+    "tree",
+    "value_and_grad",
+    "vjp",
+]

@@ -1,0 +1,182 @@
+"""Helpers that turn a forward function and its VJPs into a public function.
+
+Each public differentiable function is a thin wrapper: when no argument is a
+:class:`~fgrad._core.Tracer` it calls NumPy directly, otherwise it records one
+tape entry through ``bind1``/``bind2``/``bindn``. The wrappers also carry the
+NumPy name, used for ``__array_ufunc__``/``__array_function__`` dispatch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from fgrad._core import NO_PARAMS, Primitive, Tracer, bind1, bind2, concrete
+
+UFUNC_RULES: dict[Any, Callable[..., Any]] = {}
+FUNCTION_RULES: dict[Any, Callable[..., Any]] = {}
+
+_EXAMPLE_HEADER = """
+Examples
+--------
+>>> import numpy as np
+>>> import fgrad
+>>> import fgrad.numpy as fnp
+"""
+
+
+def document(fn: Callable[..., Any], summary: str, gradient: str, example: str) -> None:
+    """Give ``fn`` a NumPy-style docstring with a gradient note and a doctest."""
+    fn.__doc__ = f"{summary}\n\nGradient: {gradient}\n{_EXAMPLE_HEADER}{example.strip()}\n"
+
+
+def _check_example(name: str, sample: str) -> str:
+    return f">>> fgrad.check_grads(fnp.{name}, ({sample},))"
+
+
+def unary(
+    name: str,
+    impl: Callable[[Any], Any],
+    vjp: Callable[..., Any],
+    gradient: str,
+    sample: str = "np.array([0.3, -1.2])",
+) -> Callable[[Any], Any]:
+    """Define a one-argument elementwise primitive ``name``."""
+    prim = Primitive(name, impl, (vjp,))
+
+    def fn(x: Any) -> Any:
+        if x.__class__ is Tracer:
+            return bind1(prim, x, NO_PARAMS)
+        return impl(x)
+
+    prim.fn = fn
+    fn.__name__ = fn.__qualname__ = name
+    document(
+        fn,
+        f"Differentiable ``numpy.{name}``, elementwise.",
+        gradient,
+        _check_example(name, sample),
+    )
+    if isinstance(impl, np.ufunc):
+        UFUNC_RULES[impl] = fn
+    return fn
+
+
+def binary(
+    name: str,
+    impl: Callable[[Any, Any], Any],
+    vjp_x: Callable[..., Any],
+    vjp_y: Callable[..., Any],
+    gradient: str,
+    sample: str = "np.array([[0.5], [1.5]]), np.array([0.7, 1.1, 2.0])",
+) -> Callable[[Any, Any], Any]:
+    """Define a two-argument broadcasting primitive ``name``."""
+    prim = Primitive(name, impl, (vjp_x, vjp_y))
+
+    def fn(x: Any, y: Any) -> Any:
+        if x.__class__ is Tracer or y.__class__ is Tracer:
+            return bind2(prim, x, y, NO_PARAMS)
+        return impl(x, y)
+
+    prim.fn = fn
+    fn.__name__ = fn.__qualname__ = name
+    document(
+        fn,
+        f"Differentiable ``numpy.{name}`` with full broadcasting.",
+        gradient,
+        _check_example(name, sample),
+    )
+    if isinstance(impl, np.ufunc):
+        UFUNC_RULES[impl] = fn
+    return fn
+
+
+def non_differentiable(
+    numpy_fn: Callable[..., Any],
+    name: str | None = None,
+    sample: str = "np.array([[1.5, -0.5], [2.0, 0.25]])",
+) -> Callable[..., Any]:
+    """Wrap a NumPy function whose result carries no gradient.
+
+    Tracers among the arguments (also inside lists and tuples) are replaced by
+    their values, and the plain NumPy result is returned.
+    """
+    fn_name = name or numpy_fn.__name__
+
+    def fn(*args: Any, **kwargs: Any) -> Any:
+        return numpy_fn(*[strip(a) for a in args], **{k: strip(v) for k, v in kwargs.items()})
+
+    fn.__name__ = fn.__qualname__ = fn_name
+    document(
+        fn,
+        f"``numpy.{fn_name}`` on the values of traced arrays; the result is a plain NumPy value.",
+        "none: the result is piecewise constant or not a function of array values, "
+        "so it is returned untraced.",
+        f">>> x = {sample}\n"
+        f">>> np.array_equal(fnp.{fn_name}(x), np.{fn_name}(x), equal_nan=True)\nTrue",
+    )
+    if isinstance(numpy_fn, np.ufunc):
+        UFUNC_RULES[numpy_fn] = fn
+    else:
+        FUNCTION_RULES[numpy_fn] = fn
+    return fn
+
+
+def strip(x: Any) -> Any:
+    """``x`` with every tracer (also inside lists and tuples) replaced by its value."""
+    if x.__class__ is Tracer:
+        return concrete(x)
+    if x.__class__ is list or x.__class__ is tuple:
+        return x.__class__(strip(v) for v in x)
+    return x
+
+
+def register_function(numpy_fn: Callable[..., Any], fn: Callable[..., Any]) -> None:
+    """Route ``numpy_fn`` called on a tracer to the differentiable ``fn``."""
+    if isinstance(numpy_fn, np.ufunc):
+        UFUNC_RULES[numpy_fn] = fn
+    else:
+        FUNCTION_RULES[numpy_fn] = fn
+
+
+def shape_of(x: Any) -> tuple[int, ...]:
+    try:
+        return x.shape  # type: ignore[no-any-return]
+    except AttributeError:
+        return np.shape(x)
+
+
+def ndim_of(x: Any) -> int:
+    return len(shape_of(x))
+
+
+def dtype_of(x: Any) -> np.dtype[Any]:
+    return np.result_type(concrete(x))
+
+
+def normalize_axes(axis: Any, ndim: int, fn_name: str) -> tuple[int, ...]:
+    """Axis argument as a sorted tuple of non-negative ints (``None``: all axes)."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
+    out = []
+    for a in axes:
+        a = int(a)
+        if not -ndim <= a < ndim:
+            raise np.exceptions.AxisError(
+                f"{fn_name}: axis {a} is out of bounds for an array of dimension {ndim}"
+            )
+        out.append(a % ndim if ndim else 0)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{fn_name}: repeated axis in {axis!r}")
+    return tuple(sorted(out))
+
+
+def no_out(fn_name: str, out: Any) -> None:
+    if out is not None:
+        raise TypeError(
+            f"fgrad.numpy.{fn_name} does not take out=: writing into an existing array is "
+            "in-place assignment, which has no gradient. Use the returned array."
+        )

@@ -1,0 +1,419 @@
+"""Elementwise primitives: each forward NumPy ufunc with its VJPs beside it.
+
+A VJP receives the output cotangent ``g``, the result ``ans`` and the
+arguments, and is written with differentiable operations (operators on
+tracers and the functions of this package), so it can itself be
+differentiated. Binary rules sum the cotangent back to each argument's shape
+with :func:`~fgrad._rules.structural.unbroadcast`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from fgrad._core import Primitive, Tracer, bind2, concrete
+from fgrad._rules._define import (
+    binary,
+    dtype_of,
+    non_differentiable,
+    register_function,
+    shape_of,
+    unary,
+)
+from fgrad._rules.structural import unbroadcast
+
+_LN2 = math.log(2.0)
+_LN10 = math.log(10.0)
+
+
+def _mask(condition: Any, like: Any) -> Any:
+    """A 0/1 array of ``like``'s float dtype from a boolean ``condition``."""
+    dtype = dtype_of(like)
+    if not np.issubdtype(dtype, np.inexact):
+        dtype = np.dtype(np.float64)
+    return np.asarray(condition, dtype=dtype)
+
+
+# --- arithmetic -----------------------------------------------------------------------
+
+add = binary(
+    "add",
+    np.add,
+    lambda g, ans, x, y: unbroadcast(g, shape_of(x)),
+    lambda g, ans, x, y: unbroadcast(g, shape_of(y)),
+    "``g`` for both arguments, summed over broadcast axes.",
+)
+subtract = binary(
+    "subtract",
+    np.subtract,
+    lambda g, ans, x, y: unbroadcast(g, shape_of(x)),
+    lambda g, ans, x, y: unbroadcast(-g, shape_of(y)),
+    "``g`` and ``-g``.",
+)
+multiply = binary(
+    "multiply",
+    np.multiply,
+    lambda g, ans, x, y: unbroadcast(g * y, shape_of(x)),
+    lambda g, ans, x, y: unbroadcast(g * x, shape_of(y)),
+    "``g * y`` and ``g * x``.",
+)
+divide = binary(
+    "divide",
+    np.divide,
+    lambda g, ans, x, y: unbroadcast(g / y, shape_of(x)),
+    lambda g, ans, x, y: unbroadcast(-g * ans / y, shape_of(y)),
+    "``g / y`` and ``-g * x / y**2``.",
+)
+true_divide = divide
+
+
+def _power_vjp_x(g: Any, ans: Any, x: Any, y: Any) -> Any:
+    if y.__class__ is not Tracer and np.ndim(y) == 0:
+        if y == 0:
+            return unbroadcast(g * 0.0, shape_of(x))
+        return unbroadcast(g * (y * power(x, y - 1)), shape_of(x))
+    safe_y = where(y == 0, 1.0, y)
+    return unbroadcast(g * where(y == 0, 0.0, y * power(x, safe_y - 1)), shape_of(x))
+
+
+def _power_vjp_y(g: Any, ans: Any, x: Any, y: Any) -> Any:
+    x_is_zero = x == 0
+    return unbroadcast(g * ans * log(where(x_is_zero, 1.0, x)), shape_of(y))
+
+
+power = binary(
+    "power",
+    np.power,
+    _power_vjp_x,
+    _power_vjp_y,
+    "``g * y * x**(y - 1)`` (zero where ``y == 0``) and ``g * x**y * log(x)`` "
+    "(zero where ``x == 0``; NaN for negative ``x``, where the real power has no "
+    "derivative in ``y``).",
+)
+
+
+def _mod_vjp_y(g: Any, ans: Any, x: Any, y: Any) -> Any:
+    return unbroadcast(-g * np.floor_divide(concrete(x), concrete(y)), shape_of(y))
+
+
+mod = binary(
+    "mod",
+    np.mod,
+    lambda g, ans, x, y: unbroadcast(g, shape_of(x)),
+    _mod_vjp_y,
+    "``g`` and ``-g * floor(x / y)`` (away from the jumps).",
+)
+remainder = mod
+negative = unary("negative", np.negative, lambda g, ans, x: -g, "``-g``.")
+positive = unary("positive", np.positive, lambda g, ans, x: g, "``g``.")
+reciprocal = unary("reciprocal", np.reciprocal, lambda g, ans, x: -g * ans * ans, "``-g / x**2``.")
+square = unary("square", np.square, lambda g, ans, x: g * (2 * x), "``2 * g * x``.")
+sqrt = unary(
+    "sqrt",
+    np.sqrt,
+    lambda g, ans, x: g * 0.5 / ans,
+    "``g / (2 * sqrt(x))``.",
+    "np.array([0.3, 1.2])",
+)
+cbrt = unary("cbrt", np.cbrt, lambda g, ans, x: g / (3 * ans * ans), "``g / (3 * cbrt(x)**2)``.")
+absolute = unary(
+    "absolute",
+    np.absolute,
+    lambda g, ans, x: g * np.sign(concrete(x)).astype(dtype_of(g), copy=False),
+    "``g * sign(x)`` (zero at 0).",
+)
+abs = absolute  # noqa: A001
+fabs = absolute
+
+# --- exponentials and logarithms ----------------------------------------------------
+
+exp = unary("exp", np.exp, lambda g, ans, x: g * ans, "``g * exp(x)``.")
+exp2 = unary("exp2", np.exp2, lambda g, ans, x: g * ans * _LN2, "``g * 2**x * log(2)``.")
+expm1 = unary("expm1", np.expm1, lambda g, ans, x: g * (ans + 1), "``g * exp(x)``.")
+_POSITIVE = "np.array([0.3, 1.7])"
+log = unary("log", np.log, lambda g, ans, x: g / x, "``g / x``.", _POSITIVE)
+log2 = unary("log2", np.log2, lambda g, ans, x: g / (x * _LN2), "``g / (x log 2)``.", _POSITIVE)
+log10 = unary(
+    "log10", np.log10, lambda g, ans, x: g / (x * _LN10), "``g / (x log 10)``.", _POSITIVE
+)
+log1p = unary("log1p", np.log1p, lambda g, ans, x: g / (x + 1), "``g / (1 + x)``.", _POSITIVE)
+logaddexp = binary(
+    "logaddexp",
+    np.logaddexp,
+    lambda g, ans, x, y: unbroadcast(g * exp(x - ans), shape_of(x)),
+    lambda g, ans, x, y: unbroadcast(g * exp(y - ans), shape_of(y)),
+    "``g * exp(x - ans)`` and ``g * exp(y - ans)``.",
+)
+logaddexp2 = binary(
+    "logaddexp2",
+    np.logaddexp2,
+    lambda g, ans, x, y: unbroadcast(g * exp2(x - ans), shape_of(x)),
+    lambda g, ans, x, y: unbroadcast(g * exp2(y - ans), shape_of(y)),
+    "``g * 2**(x - ans)`` and ``g * 2**(y - ans)``.",
+)
+
+# --- trigonometric and hyperbolic ---------------------------------------------------
+
+_UNIT = "np.array([0.3, -0.6])"
+sin = unary("sin", np.sin, lambda g, ans, x: g * cos(x), "``g * cos(x)``.")
+cos = unary("cos", np.cos, lambda g, ans, x: -g * sin(x), "``-g * sin(x)``.")
+tan = unary("tan", np.tan, lambda g, ans, x: g * (1 + ans * ans), "``g * (1 + tan(x)**2)``.")
+arcsin = unary(
+    "arcsin", np.arcsin, lambda g, ans, x: g / sqrt(1 - x * x), "``g / sqrt(1 - x**2)``.", _UNIT
+)
+arccos = unary(
+    "arccos", np.arccos, lambda g, ans, x: -g / sqrt(1 - x * x), "``-g / sqrt(1 - x**2)``.", _UNIT
+)
+arctan = unary("arctan", np.arctan, lambda g, ans, x: g / (1 + x * x), "``g / (1 + x**2)``.")
+arctan2 = binary(
+    "arctan2",
+    np.arctan2,
+    lambda g, ans, y, x: unbroadcast(g * x / (x * x + y * y), shape_of(y)),
+    lambda g, ans, y, x: unbroadcast(-g * y / (x * x + y * y), shape_of(x)),
+    "``g * x / (x**2 + y**2)`` for ``y`` and ``-g * y / (x**2 + y**2)`` for ``x``.",
+)
+hypot = binary(
+    "hypot",
+    np.hypot,
+    lambda g, ans, x, y: unbroadcast(g * x / ans, shape_of(x)),
+    lambda g, ans, x, y: unbroadcast(g * y / ans, shape_of(y)),
+    "``g * x / hypot(x, y)`` and ``g * y / hypot(x, y)``.",
+)
+sinh = unary("sinh", np.sinh, lambda g, ans, x: g * cosh(x), "``g * cosh(x)``.")
+cosh = unary("cosh", np.cosh, lambda g, ans, x: g * sinh(x), "``g * sinh(x)``.")
+tanh = unary("tanh", np.tanh, lambda g, ans, x: g * (1 - ans * ans), "``g * (1 - tanh(x)**2)``.")
+arcsinh = unary(
+    "arcsinh", np.arcsinh, lambda g, ans, x: g / sqrt(x * x + 1), "``g / sqrt(x**2 + 1)``."
+)
+arccosh = unary(
+    "arccosh",
+    np.arccosh,
+    lambda g, ans, x: g / sqrt(x * x - 1),
+    "``g / sqrt(x**2 - 1)``.",
+    "np.array([1.3, 2.5])",
+)
+arctanh = unary(
+    "arctanh", np.arctanh, lambda g, ans, x: g / (1 - x * x), "``g / (1 - x**2)``.", _UNIT
+)
+deg2rad = unary("deg2rad", np.deg2rad, lambda g, ans, x: g * (math.pi / 180), "``g * pi / 180``.")
+rad2deg = unary("rad2deg", np.rad2deg, lambda g, ans, x: g * (180 / math.pi), "``g * 180 / pi``.")
+radians = deg2rad
+degrees = rad2deg
+sinc = unary(
+    "sinc",
+    np.sinc,
+    lambda g, ans, x: g * _sinc_derivative(x),
+    "``g * (cos(pi x) - sinc(x)) / x`` (zero at 0).",
+)
+
+
+def _sinc_derivative(x: Any) -> Any:
+    is_zero = concrete(x) == 0
+    safe = where(is_zero, 1.0, x)
+    return where(is_zero, 0.0, (cos(math.pi * safe) - sinc(safe)) / safe)
+
+
+# --- selections -------------------------------------------------------------------------
+
+
+def _select_vjp(pick_x: bool) -> Any:
+    def vjp(g: Any, ans: Any, x: Any, y: Any) -> Any:
+        xv, yv, av = concrete(x), concrete(y), concrete(ans)
+        mine, other = (xv, yv) if pick_x else (yv, xv)
+        share = _mask(mine == av, g) / (1 + _mask((mine == other), g))
+        return unbroadcast(g * share, shape_of(x if pick_x else y))
+
+    return vjp
+
+
+_TIES = "``g`` to the argument that was selected, split equally on ties."
+_TIES_SAMPLE = "np.array([[0.5], [1.5]]), np.array([0.7, 1.1, 2.0])"
+maximum = binary("maximum", np.maximum, _select_vjp(True), _select_vjp(False), _TIES)
+minimum = binary("minimum", np.minimum, _select_vjp(True), _select_vjp(False), _TIES)
+fmax = binary("fmax", np.fmax, _select_vjp(True), _select_vjp(False), _TIES + " NaNs ignored.")
+fmin = binary("fmin", np.fmin, _select_vjp(True), _select_vjp(False), _TIES + " NaNs ignored.")
+
+
+def where(condition: Any, x: Any = None, y: Any = None) -> Any:
+    """Differentiable ``numpy.where(condition, x, y)``; ``condition`` carries no gradient.
+
+    Gradient: ``g`` where the condition holds to ``x``, elsewhere to ``y``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> import fgrad.numpy as fnp
+    >>> fgrad.grad(lambda x: fnp.sum(fnp.where(x > 0, x, 2 * x)))(np.array([-1.0, 3.0]))
+    array([2., 1.])
+    """
+    condition = concrete(condition)
+    if x is None and y is None:
+        return np.where(condition)
+    if x is None or y is None:
+        raise ValueError("where: either both or neither of x and y should be given")
+    if x.__class__ is not Tracer and y.__class__ is not Tracer:
+        return np.where(condition, x, y)
+    return _where_xy(x, y, condition)
+
+
+def _where_vjp_x(g: Any, ans: Any, x: Any, y: Any, condition: Any) -> Any:
+    return unbroadcast(g * _mask(condition, g), shape_of(x))
+
+
+def _where_vjp_y(g: Any, ans: Any, x: Any, y: Any, condition: Any) -> Any:
+    return unbroadcast(g * _mask(~np.asarray(condition, dtype=bool), g), shape_of(y))
+
+
+def _where_impl(x: Any, y: Any, condition: Any) -> Any:
+    return np.where(condition, x, y)
+
+
+_WHERE = Primitive("where", _where_impl, (_where_vjp_x, _where_vjp_y))
+
+
+def _where_xy(x: Any, y: Any, condition: Any) -> Any:
+    if x.__class__ is Tracer or y.__class__ is Tracer:
+        return bind2(_WHERE, x, y, {"condition": condition})
+    return np.where(condition, x, y)
+
+
+_WHERE.fn = _where_xy
+
+
+def clip(a: Any, a_min: Any = None, a_max: Any = None) -> Any:
+    """Differentiable ``numpy.clip``; the bounds may be traced too.
+
+    Gradient: ``g`` to ``a`` where it lies within the bounds, otherwise to the
+    bound that was applied.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> import fgrad.numpy as fnp
+    >>> fgrad.grad(lambda x: fnp.sum(fnp.clip(x, -1.0, 1.0)))(np.array([-2.0, 0.5, 3.0]))
+    array([0., 1., 0.])
+    """
+    if a_min is None and a_max is None:
+        raise ValueError("clip: at least one of a_min and a_max must be given")
+    out = a
+    if a_min is not None:
+        out = where(concrete(out) < concrete(a_min), a_min, out)
+    if a_max is not None:
+        out = where(concrete(out) > concrete(a_max), a_max, out)
+    if out.__class__ is not Tracer:
+        return np.clip(a, a_min, a_max)
+    return out
+
+
+# --- no gradient ------------------------------------------------------------------
+
+sign = non_differentiable(np.sign)
+floor = non_differentiable(np.floor)
+ceil = non_differentiable(np.ceil)
+trunc = non_differentiable(np.trunc)
+rint = non_differentiable(np.rint)
+fix = non_differentiable(np.fix)
+round = non_differentiable(np.round)  # noqa: A001
+around = round
+floor_divide = non_differentiable(np.floor_divide, sample="np.array([5.0, -7.0]), 2.0")
+heaviside = non_differentiable(np.heaviside, sample="np.array([-1.0, 0.0, 2.0]), 0.5")
+greater = non_differentiable(np.greater, sample="np.array([1.0, 2.0]), 1.5")
+greater_equal = non_differentiable(np.greater_equal, sample="np.array([1.0, 2.0]), 1.5")
+less = non_differentiable(np.less, sample="np.array([1.0, 2.0]), 1.5")
+less_equal = non_differentiable(np.less_equal, sample="np.array([1.0, 2.0]), 1.5")
+equal = non_differentiable(np.equal, sample="np.array([1.0, 2.0]), 1.0")
+not_equal = non_differentiable(np.not_equal, sample="np.array([1.0, 2.0]), 1.0")
+logical_and = non_differentiable(np.logical_and, sample="np.array([1.0, 0.0]), 1.0")
+logical_or = non_differentiable(np.logical_or, sample="np.array([1.0, 0.0]), 0.0")
+logical_xor = non_differentiable(np.logical_xor, sample="np.array([1.0, 0.0]), 1.0")
+logical_not = non_differentiable(np.logical_not)
+isnan = non_differentiable(np.isnan)
+isinf = non_differentiable(np.isinf)
+isfinite = non_differentiable(np.isfinite)
+signbit = non_differentiable(np.signbit)
+
+for _np_fn, _fn in [(np.where, where), (np.clip, clip)]:
+    register_function(_np_fn, _fn)
+
+__all__ = [
+    "abs",
+    "absolute",
+    "add",
+    "arccos",
+    "arccosh",
+    "arcsin",
+    "arcsinh",
+    "arctan",
+    "arctan2",
+    "arctanh",
+    "around",
+    "cbrt",
+    "ceil",
+    "clip",
+    "cos",
+    "cosh",
+    "deg2rad",
+    "degrees",
+    "divide",
+    "equal",
+    "exp",
+    "exp2",
+    "expm1",
+    "fabs",
+    "fix",
+    "floor",
+    "floor_divide",
+    "fmax",
+    "fmin",
+    "greater",
+    "greater_equal",
+    "heaviside",
+    "hypot",
+    "isfinite",
+    "isinf",
+    "isnan",
+    "less",
+    "less_equal",
+    "log",
+    "log10",
+    "log1p",
+    "log2",
+    "logaddexp",
+    "logaddexp2",
+    "logical_and",
+    "logical_not",
+    "logical_or",
+    "logical_xor",
+    "maximum",
+    "minimum",
+    "mod",
+    "multiply",
+    "negative",
+    "not_equal",
+    "positive",
+    "power",
+    "rad2deg",
+    "radians",
+    "reciprocal",
+    "remainder",
+    "rint",
+    "round",
+    "sign",
+    "signbit",
+    "sin",
+    "sinc",
+    "sinh",
+    "sqrt",
+    "square",
+    "subtract",
+    "tan",
+    "tanh",
+    "true_divide",
+    "trunc",
+    "where",
+]

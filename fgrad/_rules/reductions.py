@@ -1,0 +1,369 @@
+"""Reductions and scans: mean, prod, max/min, var/std, cumsum, cumprod.
+
+``sum`` lives in :mod:`fgrad._rules.structural` because every broadcasting
+rule needs it.
+"""
+
+from __future__ import annotations
+
+import builtins
+from typing import Any
+
+import numpy as np
+
+from fgrad._core import Primitive, Tracer, bind1, concrete
+from fgrad._rules._define import (
+    document,
+    dtype_of,
+    no_out,
+    normalize_axes,
+    register_function,
+    shape_of,
+)
+from fgrad._rules.elementwise import _mask, sqrt, where
+from fgrad._rules.structural import (
+    _sum_fn,
+    broadcast_to,
+    getitem,
+    reshape,
+    sum,
+    transpose,
+)
+
+
+def _kept_shape(shape: tuple[int, ...], axis: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(1 if i in axis else d for i, d in enumerate(shape))
+
+
+def _count(shape: tuple[int, ...], axis: tuple[int, ...]) -> int:
+    n = 1
+    for i in axis:
+        n *= shape[i]
+    return n
+
+
+def _keep(g: Any, x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
+    """The reduced ``g`` reshaped so that it broadcasts against ``x``."""
+    return g if keepdims else reshape(g, _kept_shape(shape_of(x), axis))
+
+
+def _reduction(name: str, impl: Any, vjp: Any, numpy_fn: Any) -> Any:
+    prim = Primitive(name, impl, (vjp,))
+
+    def fn_params(x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
+        if x.__class__ is Tracer:
+            return bind1(prim, x, {"axis": axis, "keepdims": keepdims})
+        return impl(x, axis, keepdims)
+
+    prim.fn = fn_params
+
+    def fn(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:
+        no_out(name, out)
+        if a.__class__ is not Tracer:
+            return numpy_fn(a, axis=axis, keepdims=keepdims)
+        return bind1(prim, a, {"axis": normalize_axes(axis, a.ndim, name), "keepdims": keepdims})
+
+    fn.__name__ = fn.__qualname__ = name
+    register_function(numpy_fn, fn)
+    return fn
+
+
+# --- mean ---------------------------------------------------------------------------
+
+
+def _mean_impl(x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
+    return np.mean(x, axis=axis, keepdims=keepdims)
+
+
+def _mean_vjp(g: Any, ans: Any, x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
+    shape = shape_of(x)
+    return broadcast_to(_keep(g, x, axis, keepdims) / _count(shape, axis), shape)
+
+
+_mean = _reduction("mean", _mean_impl, _mean_vjp, np.mean)
+
+
+def mean(
+    a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False
+) -> Any:
+    if dtype is not None and a.__class__ is not Tracer:
+        return np.mean(a, axis=axis, dtype=dtype, keepdims=keepdims)
+    return _mean(a, axis, out, keepdims)
+
+
+register_function(np.mean, mean)
+
+# --- max / min -----------------------------------------------------------------------
+
+
+def _extreme_vjp(g: Any, ans: Any, x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
+    kept = _kept_shape(shape_of(x), axis)
+    hit = concrete(x) == np.reshape(concrete(ans), kept)
+    share = _mask(hit, g) / _mask(hit, g).sum(axis=axis, keepdims=True)
+    return _keep(g, x, axis, keepdims) * share
+
+
+def _max_impl(x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
+    return np.maximum.reduce(x, axis=axis, keepdims=keepdims)
+
+
+def _min_impl(x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
+    return np.minimum.reduce(x, axis=axis, keepdims=keepdims)
+
+
+max = _reduction("max", _max_impl, _extreme_vjp, np.max)  # noqa: A001
+min = _reduction("min", _min_impl, _extreme_vjp, np.min)  # noqa: A001
+amax = max
+amin = min
+register_function(np.amax, max)
+register_function(np.amin, min)
+
+# --- prod ----------------------------------------------------------------------------
+
+
+def _others_product(x: Any, axis: tuple[int, ...]) -> Any:
+    """For each element, the product of the other elements along ``axis`` (exact at zeros)."""
+    shape = shape_of(x)
+    kept_axes = tuple(i for i in range(len(shape)) if i not in axis)
+    n = _count(shape, axis)
+    moved = transpose(x, kept_axes + axis)
+    flat = reshape(moved, tuple(shape[i] for i in kept_axes) + (n,))
+    one_out = np.eye(n, dtype=bool)
+    rows = where(one_out, 1.0, reshape(flat, shape_of(flat)[:-1] + (1, n)))
+    others = _prod_fn(rows, (len(shape_of(rows)) - 1,), False)
+    unflat = reshape(others, shape_of(moved))
+    return transpose(unflat, tuple(np.argsort(kept_axes + axis)))
+
+
+def _prod_vjp(g: Any, ans: Any, x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
+    gk = _keep(g, x, axis, keepdims)
+    if np.all(concrete(x) != 0):
+        return gk * (_keep(ans, x, axis, keepdims) / x)
+    return gk * _others_product(x, axis)
+
+
+def _prod_impl(x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
+    return np.multiply.reduce(x, axis=axis, keepdims=keepdims)
+
+
+prod = _reduction("prod", _prod_impl, _prod_vjp, np.prod)
+_prod_prim_fn = prod
+
+
+def _prod_fn(x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
+    if x.__class__ is Tracer:
+        return prod(x, axis, None, keepdims)
+    return _prod_impl(x, axis, keepdims)
+
+
+# --- var / std / average ----------------------------------------------------------------
+
+
+def var(
+    a: Any,
+    axis: Any = None,
+    dtype: Any = None,
+    out: Any = None,
+    ddof: float = 0,
+    keepdims: bool = False,
+) -> Any:
+    no_out("var", out)
+    if a.__class__ is not Tracer:
+        return np.var(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims)
+    axes = normalize_axes(axis, a.ndim, "var")
+    centred = a - mean(a, axes, keepdims=True)
+    n = _count(a.shape, axes)
+    return _sum_fn(centred * centred, axes, keepdims) / builtins.max(n - ddof, 0)
+
+
+def std(
+    a: Any,
+    axis: Any = None,
+    dtype: Any = None,
+    out: Any = None,
+    ddof: float = 0,
+    keepdims: bool = False,
+) -> Any:
+    no_out("std", out)
+    if a.__class__ is not Tracer:
+        return np.std(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims)
+    return sqrt(var(a, axis, ddof=ddof, keepdims=keepdims))
+
+
+def average(a: Any, axis: Any = None, weights: Any = None, keepdims: bool = False) -> Any:
+    if weights is None:
+        return mean(a, axis, keepdims=keepdims)
+    if a.__class__ is not Tracer and weights.__class__ is not Tracer:
+        return np.average(a, axis=axis, weights=weights, keepdims=keepdims)
+    if shape_of(weights) != shape_of(a):
+        if axis is None or len(shape_of(weights)) != 1:
+            raise ValueError("average: 1-D weights need an int axis; otherwise match a's shape")
+        ax = normalize_axes(axis, len(shape_of(a)), "average")[0]
+        weights = reshape(weights, tuple(-1 if i == ax else 1 for i in range(len(shape_of(a)))))
+        weights = broadcast_to(weights, shape_of(a))
+    return sum(a * weights, axis, keepdims=keepdims) / sum(weights, axis, keepdims=keepdims)
+
+
+# --- scans -----------------------------------------------------------------------------
+
+
+def _reverse(x: Any, axis: int) -> Any:
+    return getitem(x, (slice(None),) * axis + (slice(None, None, -1),))
+
+
+def _cumsum_vjp(g: Any, ans: Any, x: Any, axis: int) -> Any:
+    return _reverse(_cumsum_fn(_reverse(g, axis), axis), axis)
+
+
+def _cumsum_impl(x: Any, axis: int) -> Any:
+    return np.cumsum(x, axis=axis)
+
+
+_CUMSUM = Primitive("cumsum", _cumsum_impl, (_cumsum_vjp,))
+
+
+def _cumsum_fn(x: Any, axis: int) -> Any:
+    if x.__class__ is Tracer:
+        return bind1(_CUMSUM, x, {"axis": axis})
+    return np.cumsum(x, axis=axis)
+
+
+_CUMSUM.fn = _cumsum_fn
+
+
+def cumsum(a: Any, axis: int | None = None, dtype: Any = None, out: Any = None) -> Any:
+    no_out("cumsum", out)
+    if a.__class__ is not Tracer:
+        return np.cumsum(a, axis=axis, dtype=dtype)
+    if axis is None:
+        a = reshape(a, (-1,))
+        axis = 0
+    return _cumsum_fn(a, normalize_axes(axis, a.ndim, "cumsum")[0])
+
+
+def _cumprod_vjp(g: Any, ans: Any, x: Any, axis: int) -> Any:
+    if np.all(concrete(x) != 0):
+        return _reverse(_cumsum_fn(_reverse(g * ans, axis), axis), axis) / x
+    n = shape_of(x)[axis]
+    xm = transpose(x, _axis_last(len(shape_of(x)), axis))
+    gm = transpose(g, _axis_last(len(shape_of(x)), axis))
+    lead = shape_of(xm)[:-1]
+    one_out = np.eye(n, dtype=bool)
+    rows = where(one_out, 1.0, reshape(xm, lead + (1, n)))
+    partial = _cumprod_fn(rows, len(lead) + 1)
+    upper = np.triu(np.ones((n, n), dtype=dtype_of(g)))
+    ct = _sum_fn(partial * upper * reshape(gm, lead + (1, n)), (len(lead) + 1,), False)
+    return transpose(ct, tuple(np.argsort(_axis_last(len(shape_of(x)), axis))))
+
+
+def _axis_last(ndim: int, axis: int) -> tuple[int, ...]:
+    return tuple(i for i in range(ndim) if i != axis) + (axis,)
+
+
+def _cumprod_impl(x: Any, axis: int) -> Any:
+    return np.cumprod(x, axis=axis)
+
+
+_CUMPROD = Primitive("cumprod", _cumprod_impl, (_cumprod_vjp,))
+
+
+def _cumprod_fn(x: Any, axis: int) -> Any:
+    if x.__class__ is Tracer:
+        return bind1(_CUMPROD, x, {"axis": axis})
+    return np.cumprod(x, axis=axis)
+
+
+_CUMPROD.fn = _cumprod_fn
+
+
+def cumprod(a: Any, axis: int | None = None, dtype: Any = None, out: Any = None) -> Any:
+    no_out("cumprod", out)
+    if a.__class__ is not Tracer:
+        return np.cumprod(a, axis=axis, dtype=dtype)
+    if axis is None:
+        a = reshape(a, (-1,))
+        axis = 0
+    return _cumprod_fn(a, normalize_axes(axis, a.ndim, "cumprod")[0])
+
+
+for _np_fn, _fn in [
+    (np.var, var),
+    (np.std, std),
+    (np.average, average),
+    (np.cumsum, cumsum),
+    (np.cumprod, cumprod),
+]:
+    register_function(_np_fn, _fn)
+
+_M = "np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]])"
+for _fn, _summary, _gradient, _example in [
+    (
+        mean,
+        "Differentiable ``numpy.mean`` (``axis``, ``keepdims``).",
+        "the cotangent divided by the count and broadcast back.",
+        f"fgrad.check_grads(lambda x: fnp.mean(x, axis=0), ({_M},))",
+    ),
+    (
+        max,
+        "Differentiable ``numpy.max`` (also ``amax``).",
+        "the cotangent to the maximal elements, split equally among ties.",
+        f"fgrad.check_grads(lambda x: fnp.max(x, axis=1), ({_M},))",
+    ),
+    (
+        min,
+        "Differentiable ``numpy.min`` (also ``amin``).",
+        "the cotangent to the minimal elements, split equally among ties.",
+        f"fgrad.check_grads(lambda x: fnp.min(x, axis=0, keepdims=True), ({_M},))",
+    ),
+    (
+        prod,
+        "Differentiable ``numpy.prod``.",
+        "the cotangent times the product of the other elements (exact when some are 0).",
+        f"fgrad.check_grads(lambda x: fnp.prod(x, axis=1), ({_M},))",
+    ),
+    (
+        var,
+        "Differentiable ``numpy.var`` (``ddof`` supported).",
+        "``2 g (x - mean) / (n - ddof)``, through its composition.",
+        f"fgrad.check_grads(lambda x: fnp.var(x, axis=1, ddof=1), ({_M},))",
+    ),
+    (
+        std,
+        "Differentiable ``numpy.std`` (``ddof`` supported).",
+        "through ``sqrt(var)``; infinite where the spread is 0, as the true derivative.",
+        f"fgrad.check_grads(lambda x: fnp.std(x, axis=0), ({_M},))",
+    ),
+    (
+        average,
+        "Differentiable ``numpy.average`` with optional (traced) weights.",
+        "through ``sum(a * w) / sum(w)``.",
+        f"fgrad.check_grads(lambda x, w: fnp.average(x, 1, w), ({_M}, np.array([1.0, 2.0, 0.5])))",
+    ),
+    (
+        cumsum,
+        "Differentiable ``numpy.cumsum``.",
+        "the reversed cumulative sum of the cotangent.",
+        f"fgrad.check_grads(lambda x: fnp.cumsum(x, axis=1), ({_M},))",
+    ),
+    (
+        cumprod,
+        "Differentiable ``numpy.cumprod``.",
+        "exact also when elements are 0 (quadratic-cost path in that case).",
+        f"fgrad.check_grads(lambda x: fnp.cumprod(x, axis=1), ({_M},))",
+    ),
+]:
+    document(_fn, _summary, _gradient, ">>> " + _example)
+
+__all__ = [
+    "amax",
+    "amin",
+    "average",
+    "cumprod",
+    "cumsum",
+    "max",
+    "mean",
+    "min",
+    "prod",
+    "std",
+    "var",
+]

@@ -1,0 +1,172 @@
+"""Make :class:`~fgrad._core.Tracer` behave like an ``ndarray``.
+
+Operators, array methods, and NumPy's dispatch protocols: a NumPy ufunc or
+function called on a tracer is routed to its fgrad rule, and one without a
+rule raises ``TypeError`` naming it, so a gradient is never dropped silently.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from fgrad._core import Tracer, concrete
+from fgrad._rules import elementwise as ew
+from fgrad._rules import linalg as la
+from fgrad._rules import reductions as red
+from fgrad._rules import shape as sh
+from fgrad._rules import structural as st
+from fgrad._rules._define import FUNCTION_RULES, UFUNC_RULES
+
+
+def _no_rule(what: str) -> TypeError:
+    return TypeError(
+        f"{what} was called on a traced array but has no gradient rule in fgrad. "
+        "Use the fgrad.numpy equivalent, or define the operation with fgrad.custom_vjp "
+        "(or apply fgrad.stop_gradient if no gradient should flow through it)."
+    )
+
+
+def _array_ufunc(self: Tracer, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+    name = f"numpy.{ufunc.__name__}"
+    if kwargs.get("out") is not None:
+        raise TypeError(
+            f"{name} was asked to write into an existing array (out=) with a traced "
+            "value: in-place assignment has no gradient. Use the returned array instead."
+        )
+    if method != "__call__":
+        raise _no_rule(f"{name}.{method}")
+    rule = UFUNC_RULES.get(ufunc)
+    if rule is None:
+        raise _no_rule(name)
+    extra = {k: v for k, v in kwargs.items() if k != "out"}
+    if extra:
+        raise TypeError(
+            f"{name} on a traced array does not support keyword arguments {sorted(extra)}"
+        )
+    return rule(*inputs)
+
+
+def _array_function(self: Tracer, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+    rule = FUNCTION_RULES.get(func)
+    if rule is None:
+        module = getattr(func, "__module__", "numpy") or "numpy"
+        raise _no_rule(f"{module.replace('numpy.linalg._linalg', 'numpy.linalg')}.{func.__name__}")
+    return rule(*args, **kwargs)
+
+
+def _array(self: Tracer, dtype: Any = None, copy: Any = None) -> Any:
+    raise TypeError(
+        "A traced array was converted to a plain NumPy array (np.asarray, np.array, or an "
+        "assignment into an ndarray), which would silently drop its gradient. Keep it in "
+        "fgrad.numpy operations, or apply fgrad.stop_gradient to take its value on purpose."
+    )
+
+
+def _setitem(self: Tracer, index: Any, value: Any) -> None:
+    raise TypeError(
+        "In-place assignment into a traced array (x[...] = v) is not differentiable. "
+        "Build a new array instead, e.g. fgrad.numpy.where(mask, v, x) or "
+        "x + fgrad.numpy.scatter_add(v - x[i], x.shape, i)."
+    )
+
+
+def _iter(self: Tracer) -> Any:
+    n = len(self)
+    return (st.getitem(self, i) for i in range(n))
+
+
+def _reflected(fn: Any) -> Any:
+    return lambda self, other: fn(other, self)
+
+
+def _reshape_method(self: Tracer, *shape: Any, order: str = "C") -> Any:
+    if len(shape) == 1 and not isinstance(shape[0], int):
+        shape = tuple(shape[0])
+    return st.reshape(self, shape, order)
+
+
+def _transpose_method(self: Tracer, *axes: Any) -> Any:
+    if not axes:
+        return st.transpose(self)
+    if len(axes) == 1 and not isinstance(axes[0], int):
+        axes = tuple(axes[0])
+    return st.transpose(self, axes)
+
+
+def _comparison(op: Any) -> Any:
+    return lambda self, other: op(concrete(self), concrete(other))
+
+
+_METHODS: dict[str, Any] = {
+    "__add__": ew.add,
+    "__radd__": _reflected(ew.add),
+    "__sub__": ew.subtract,
+    "__rsub__": _reflected(ew.subtract),
+    "__mul__": ew.multiply,
+    "__rmul__": _reflected(ew.multiply),
+    "__truediv__": ew.divide,
+    "__rtruediv__": _reflected(ew.divide),
+    "__pow__": ew.power,
+    "__rpow__": _reflected(ew.power),
+    "__mod__": ew.mod,
+    "__rmod__": _reflected(ew.mod),
+    "__floordiv__": ew.floor_divide,
+    "__rfloordiv__": _reflected(ew.floor_divide),
+    "__matmul__": la.matmul,
+    "__rmatmul__": _reflected(la.matmul),
+    "__neg__": ew.negative,
+    "__pos__": ew.positive,
+    "__abs__": ew.absolute,
+    "__lt__": _comparison(np.less),
+    "__le__": _comparison(np.less_equal),
+    "__gt__": _comparison(np.greater),
+    "__ge__": _comparison(np.greater_equal),
+    "__eq__": _comparison(np.equal),
+    "__ne__": _comparison(np.not_equal),
+    "__getitem__": st.getitem,
+    "__setitem__": _setitem,
+    "__iter__": _iter,
+    "__array__": _array,
+    "__array_ufunc__": _array_ufunc,
+    "__array_function__": _array_function,
+    "T": property(lambda self: st.transpose(self)),
+    "mT": property(lambda self: st.swapaxes(self, -1, -2)),
+    "reshape": _reshape_method,
+    "transpose": _transpose_method,
+    "sum": st.sum,
+    "mean": red.mean,
+    "prod": red.prod,
+    "max": red.max,
+    "min": red.min,
+    "var": red.var,
+    "std": red.std,
+    "cumsum": red.cumsum,
+    "cumprod": red.cumprod,
+    "dot": la.dot,
+    "ravel": st.ravel,
+    "flatten": lambda self: st.ravel(self),
+    "squeeze": st.squeeze,
+    "swapaxes": st.swapaxes,
+    "clip": ew.clip,
+    "astype": lambda self, dtype, **kw: st.astype(self, dtype),
+    "copy": lambda self: self,
+    "diagonal": sh.diagonal,
+    "trace": sh.trace,
+    "repeat": sh.repeat,
+    "take": st.take,
+    "argmax": lambda self, *a, **k: np.argmax(concrete(self), *a, **k),
+    "argmin": lambda self, *a, **k: np.argmin(concrete(self), *a, **k),
+    "argsort": lambda self, *a, **k: np.argsort(concrete(self), *a, **k),
+    "round": lambda self, decimals=0: np.round(concrete(self), decimals),
+    "item": lambda self, *a: (
+        concrete(self).item(*a) if hasattr(concrete(self), "item") else concrete(self)
+    ),
+    "tolist": lambda self: np.asarray(concrete(self)).tolist(),
+    "any": lambda self, *a, **k: np.any(concrete(self), *a, **k),
+    "all": lambda self, *a, **k: np.all(concrete(self), *a, **k),
+}
+
+for _name, _method in _METHODS.items():
+    setattr(Tracer, _name, _method)

@@ -1,0 +1,679 @@
+"""Function transforms: ``grad``, ``value_and_grad``, ``vjp``, ``jvp``, ``jacobian``,
+``jacfwd``, ``hessian``, ``stop_gradient`` and ``custom_vjp``.
+
+Every transform opens one trace (see :mod:`fgrad._core`), wraps the leaves of
+the differentiated arguments as tracers, runs the user's function once, and
+walks the tape backwards. Forward mode (``jvp``, ``jacfwd``) is the transpose
+of reverse mode: the VJP is linear in its cotangent, so differentiating it
+again with respect to that cotangent yields Jacobian-vector products for every
+primitive that has a VJP.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar, cast
+
+import numpy as np
+
+from fgrad._core import (
+    Primitive,
+    Trace,
+    Tracer,
+    backward_pass,
+    bindn,
+    close_trace,
+    concrete,
+    new_trace,
+)
+from fgrad._rules.shape import stack
+from fgrad._rules.structural import astype, reshape
+from fgrad.tree import (
+    PyTreeDef,
+    keystr,
+    tree_flatten,
+    tree_flatten_with_path,
+    tree_map,
+    tree_structure,
+    tree_unflatten,
+)
+
+__all__ = [
+    "custom_vjp",
+    "grad",
+    "hessian",
+    "jacfwd",
+    "jacobian",
+    "jacrev",
+    "jvp",
+    "stop_gradient",
+    "value_and_grad",
+    "vjp",
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _fun_name(fun: Any) -> str:
+    return getattr(fun, "__qualname__", None) or getattr(fun, "__name__", None) or repr(fun)
+
+
+def _normalize_argnums(argnums: int | Sequence[int], nargs: int, fun: Any) -> tuple[int, ...]:
+    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    if not nums:
+        raise ValueError(f"argnums of {_fun_name(fun)} is empty: nothing to differentiate")
+    out = []
+    for n in nums:
+        if not isinstance(n, (int, np.integer)):
+            raise TypeError(f"argnums must be ints, got {n!r}")
+        if not -nargs <= n < nargs:
+            raise ValueError(
+                f"argnums={argnums!r} is out of range: {_fun_name(fun)} was called with "
+                f"{nargs} positional argument{'s' if nargs != 1 else ''}"
+            )
+        out.append(int(n) % nargs)
+    return tuple(out)
+
+
+def _leaf_dtype(leaf: Any) -> np.dtype[Any]:
+    value = concrete(leaf)
+    if isinstance(value, (bool, int)):
+        return np.dtype(np.int64) if not isinstance(value, bool) else np.dtype(np.bool_)
+    return np.result_type(value)
+
+
+def _bad_leaf(arg: Any, argnum: int, index: int, dtype: np.dtype[Any], fun: Any) -> TypeError:
+    paths = [p for p, _ in tree_flatten_with_path(arg)[0]]
+    where = f"argument {argnum}" + (keystr(paths[index]) if paths and paths[index] else "")
+    return TypeError(
+        f"{_fun_name(fun)} is differentiated with respect to {where}, which has dtype "
+        f"{dtype}; only floating-point inputs have gradients. Pass floats (e.g. "
+        "x.astype(float)), or leave this argument out of argnums."
+    )
+
+
+class _Boxed:
+    """The traced leaves of the differentiated arguments of one call."""
+
+    __slots__ = ("treedefs", "tracers", "dtypes", "shapes")
+
+    def __init__(self) -> None:
+        self.treedefs: list[PyTreeDef] = []
+        self.tracers: list[list[Tracer]] = []
+        self.dtypes: list[list[np.dtype[Any]]] = []
+        self.shapes: list[list[tuple[int, ...]]] = []
+
+
+def _box_arguments(
+    trace: Trace, args: tuple[Any, ...], argnums: tuple[int, ...], fun: Any
+) -> tuple[list[Any], _Boxed]:
+    boxed = _Boxed()
+    new_args = list(args)
+    for argnum in argnums:
+        leaves, treedef = tree_flatten(args[argnum])
+        tracers = []
+        dtypes = []
+        shapes = []
+        for i, leaf in enumerate(leaves):
+            dtype = _leaf_dtype(leaf)
+            if dtype.kind != "f":
+                raise _bad_leaf(args[argnum], argnum, i, dtype, fun)
+            if not (leaf.__class__ is np.ndarray or leaf.__class__ is Tracer):
+                leaf = np.asarray(leaf, dtype=dtype)
+            tracers.append(trace.new_input(leaf))
+            dtypes.append(dtype)
+            shapes.append(np.shape(concrete(leaf)))
+        boxed.treedefs.append(treedef)
+        boxed.tracers.append(tracers)
+        boxed.dtypes.append(dtypes)
+        boxed.shapes.append(shapes)
+        new_args[argnum] = tree_unflatten(treedef, tracers)
+    return new_args, boxed
+
+
+def _unbox(x: Any, trace: Trace) -> Any:
+    """``x`` with this trace's tracers replaced by their values."""
+    if x.__class__ is Tracer and x._trace is trace:
+        return x._value
+    return x
+
+
+def _unbox_tree(tree: Any, trace: Trace) -> Any:
+    return tree_map(lambda x: _unbox(x, trace), tree)
+
+
+def _finish(ct: Any, dtype: np.dtype[Any], shape: tuple[int, ...]) -> Any:
+    """A cotangent as the gradient of a leaf: its shape, dtype, and an owned array."""
+    if ct is None:
+        return np.zeros(shape, dtype=dtype)
+    if ct.__class__ is Tracer:
+        if ct.dtype != dtype:
+            ct = astype(ct, dtype)
+        if ct.shape != shape:
+            ct = reshape(ct, shape)
+        return ct
+    if ct.__class__ is not np.ndarray or ct.dtype != dtype or not ct.flags.writeable:
+        ct = np.array(ct, dtype=dtype)
+    if ct.shape != shape:
+        ct = ct.reshape(shape)
+    return ct
+
+
+def _gradients(cts: list[Any], boxed: _Boxed) -> list[Any]:
+    out = []
+    for treedef, tracers, dtypes, shapes in zip(
+        boxed.treedefs, boxed.tracers, boxed.dtypes, boxed.shapes
+    ):
+        leaves = [
+            _finish(cts[t._idx] if t._idx < len(cts) else None, d, s)
+            for t, d, s in zip(tracers, dtypes, shapes)
+        ]
+        out.append(tree_unflatten(treedef, leaves))
+    return out
+
+
+def _scalar_output(out: Any, trace: Trace, fun: Any, transform: str) -> tuple[Any, int]:
+    """The output's value and tape slot (-1 when it does not depend on the inputs)."""
+    traced = out.__class__ is Tracer and out._trace is trace
+    value = out._value if traced else out
+    shape = np.shape(concrete(value)) if not isinstance(value, (tuple, list, dict)) else None
+    if shape != ():
+        what = f"shape {shape}" if shape is not None else f"a {type(value).__name__}"
+        raise TypeError(
+            f"{transform} requires {_fun_name(fun)} to return a scalar, but it returned "
+            f"{what}. Reduce it to a scalar (e.g. fgrad.numpy.sum), or use "
+            "fgrad.jacobian / fgrad.vjp for non-scalar outputs."
+        )
+    dtype = np.result_type(concrete(value))
+    if dtype.kind != "f":
+        raise TypeError(
+            f"{transform} requires {_fun_name(fun)} to return a real floating-point scalar, "
+            f"got dtype {dtype}"
+        )
+    return value, (out._idx if traced else -1)
+
+
+def value_and_grad(
+    fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False
+) -> Callable[..., Any]:
+    """Make a function that returns ``fun``'s value and its gradient.
+
+    Parameters
+    ----------
+    fun : callable
+        Returns a real scalar (or ``(scalar, aux)`` with ``has_aux``).
+    argnums : int or tuple of ints
+        Which positional arguments to differentiate. Each may be any pytree
+        of floating-point arrays; its gradient has the same structure,
+        shapes and dtypes.
+    has_aux : bool
+        ``fun`` returns ``(value, aux)``; ``aux`` is passed through untraced.
+
+    Returns
+    -------
+    callable
+        ``(*args) -> (value, grads)`` or ``((value, aux), grads)``; ``grads``
+        is a tuple when ``argnums`` is a tuple.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad, fgrad.numpy as fnp
+    >>> def loss(params, x):
+    ...     return fnp.sum((params["w"] * x + params["b"]) ** 2)
+    >>> value, grads = fgrad.value_and_grad(loss)({"w": 2.0, "b": 1.0}, np.array([1.0, 2.0]))
+    >>> float(value), float(grads["w"]), float(grads["b"])
+    (34.0, 26.0, 16.0)
+    """
+    if not callable(fun):
+        raise TypeError(f"value_and_grad expects a callable, got {type(fun).__name__}")
+    single = isinstance(argnums, int)
+
+    def value_and_grad_fun(*args: Any, **kwargs: Any) -> Any:
+        nums = _normalize_argnums(argnums, len(args), fun)
+        trace = new_trace("grad", fun)
+        try:
+            new_args, boxed = _box_arguments(trace, args, nums, fun)
+            out = fun(*new_args, **kwargs)
+            if has_aux:
+                if not (isinstance(out, (tuple, list)) and len(out) == 2):
+                    raise TypeError(
+                        f"{_fun_name(fun)} was differentiated with has_aux=True, so it must "
+                        f"return a pair (value, aux); it returned {type(out).__name__}"
+                    )
+                out, aux = out
+            value, out_idx = _scalar_output(out, trace, fun, "grad")
+            if out_idx >= 0:
+                seed = np.ones((), dtype=np.result_type(concrete(value)))
+                cts = backward_pass(trace.tape, [(out_idx, seed)], True)
+            else:
+                cts = []
+            grads = _gradients(cts, boxed)
+            result = value if not has_aux else (value, _unbox_tree(aux, trace))
+        finally:
+            close_trace(trace)
+            trace.tape = []
+        return result, (grads[0] if single else tuple(grads))
+
+    functools.update_wrapper(value_and_grad_fun, fun)
+    return value_and_grad_fun
+
+
+def grad(
+    fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False
+) -> Callable[..., Any]:
+    """Make a function that returns the gradient of scalar-valued ``fun``.
+
+    Parameters are as for :func:`value_and_grad`. With ``has_aux`` the result
+    is ``(grads, aux)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad, fgrad.numpy as fnp
+    >>> fgrad.grad(lambda x: fnp.sum(fnp.tanh(x)))(np.array([0.0, 1.0]))
+    array([1.        , 0.41997434])
+    >>> fgrad.grad(fgrad.grad(fnp.sin))(0.5)  # -sin(0.5)
+    array(-0.47942554)
+    """
+    vg = value_and_grad(fun, argnums, has_aux)
+
+    def grad_fun(*args: Any, **kwargs: Any) -> Any:
+        value, grads = vg(*args, **kwargs)
+        return (grads, value[1]) if has_aux else grads
+
+    functools.update_wrapper(grad_fun, fun)
+    return grad_fun
+
+
+def _output_slots(out: Any, trace: Trace) -> tuple[list[Any], PyTreeDef, list[int]]:
+    leaves, treedef = tree_flatten(out)
+    values = []
+    slots = []
+    for leaf in leaves:
+        traced = leaf.__class__ is Tracer and leaf._trace is trace
+        values.append(leaf._value if traced else leaf)
+        slots.append(leaf._idx if traced else -1)
+    return values, treedef, slots
+
+
+def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
+    """Evaluate ``fun(*primals)`` and return a function that pulls cotangents back.
+
+    Parameters
+    ----------
+    fun : callable
+        Any function of pytrees of float arrays returning a pytree of arrays.
+    *primals
+        The point of linearisation; every one is differentiated.
+    has_aux : bool
+        ``fun`` returns ``(out, aux)``; the result is then ``(out, vjp_fn, aux)``.
+
+    Returns
+    -------
+    (out, vjp_fn)
+        ``vjp_fn(cotangent)`` takes a cotangent shaped like ``out`` and returns
+        a tuple with one gradient per primal. It may be called many times.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad, fgrad.numpy as fnp
+    >>> out, pullback = fgrad.vjp(lambda x: x * x, np.array([1.0, 2.0]))
+    >>> pullback(np.array([1.0, 10.0]))
+    (array([ 2., 40.]),)
+    """
+    trace = new_trace("vjp", fun)
+    try:
+        new_args, boxed = _box_arguments(trace, primals, tuple(range(len(primals))), fun)
+        out = fun(*new_args)
+        if has_aux:
+            if not (isinstance(out, (tuple, list)) and len(out) == 2):
+                raise TypeError(f"{_fun_name(fun)} must return (out, aux) with has_aux=True")
+            out, aux = out
+            aux = _unbox_tree(aux, trace)
+        values, out_tree, slots = _output_slots(out, trace)
+    finally:
+        close_trace(trace)
+    tape = trace.tape
+    trace.tape = []
+    out_shapes = [np.shape(concrete(v)) for v in values]
+
+    def vjp_fn(cotangent: Any) -> tuple[Any, ...]:
+        ct_leaves, ct_tree = tree_flatten(cotangent)
+        if ct_tree != out_tree:
+            raise ValueError(
+                f"vjp_fn of {_fun_name(fun)}: the cotangent has structure {ct_tree}, but the "
+                f"output has structure {out_tree}"
+            )
+        seeds = []
+        for k, (ct, slot, shape) in enumerate(zip(ct_leaves, slots, out_shapes)):
+            if np.shape(concrete(ct)) != shape:
+                raise ValueError(
+                    f"vjp_fn of {_fun_name(fun)}: cotangent leaf {k} has shape "
+                    f"{np.shape(concrete(ct))}, but the output leaf has shape {shape}"
+                )
+            if slot >= 0:
+                seeds.append((slot, ct))
+        cts = backward_pass(tape, seeds, False) if seeds else []
+        return tuple(_gradients(cts, boxed))
+
+    out_value = tree_unflatten(out_tree, values)
+    return (out_value, vjp_fn, aux) if has_aux else (out_value, vjp_fn)
+
+
+def _linearized(fun: Callable[..., Any], primals: Sequence[Any]) -> tuple[Any, Any]:
+    """``(out, push)`` where ``push(tangents)`` is the JVP, via transposing the VJP."""
+    out, pullback = vjp(fun, *primals)
+    zero_cotangent = tree_map(
+        lambda v: np.zeros(np.shape(concrete(v)), np.result_type(concrete(v))), out
+    )
+    _, push_back_of_pullback = vjp(pullback, zero_cotangent)
+
+    def push(tangents: Sequence[Any]) -> Any:
+        return push_back_of_pullback(tuple(tangents))[0]
+
+    return out, push
+
+
+def jvp(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) -> Any:
+    """Forward-mode derivative: ``(fun(*primals), J @ tangents)``.
+
+    Parameters
+    ----------
+    fun : callable
+    primals, tangents : sequences of pytrees
+        The point and the direction; ``tangents[i]`` matches ``primals[i]``
+        in structure, shapes and dtypes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad, fgrad.numpy as fnp
+    >>> fgrad.jvp(fnp.sin, (np.array([0.0, 1.0]),), (np.array([1.0, 2.0]),))
+    (array([0.        , 0.84147098]), array([1.        , 1.08060461]))
+    """
+    primals = tuple(primals)
+    tangents = tuple(tangents)
+    if len(primals) != len(tangents):
+        raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
+    for i, (p, t) in enumerate(zip(primals, tangents)):
+        if tree_structure(p) != tree_structure(t):
+            raise ValueError(
+                f"jvp: tangent {i} has structure {tree_structure(t)}, primal has {tree_structure(p)}"
+            )
+        for k, (pl, tl) in enumerate(zip(tree_flatten(p)[0], tree_flatten(t)[0])):
+            if np.shape(concrete(pl)) != np.shape(concrete(tl)):
+                raise ValueError(
+                    f"jvp: tangent {i} leaf {k} has shape {np.shape(concrete(tl))}, "
+                    f"primal has {np.shape(concrete(pl))}"
+                )
+    out, push = _linearized(fun, primals)
+    return out, push(tangents)
+
+
+def _unit_vectors(leaves: Sequence[Any]) -> Any:
+    """Yield ``(leaf index, flat position, basis pytree leaves)`` for every input element."""
+    shapes = [np.shape(concrete(v)) for v in leaves]
+    dtypes = [np.result_type(concrete(v)) for v in leaves]
+    for i, (shape, dtype) in enumerate(zip(shapes, dtypes)):
+        for pos in range(int(np.prod(shape, dtype=np.int64))):
+            basis = [np.zeros(s, d) for s, d in zip(shapes, dtypes)]
+            basis[i].reshape(-1)[pos] = 1
+            yield i, basis
+
+
+def _stack_columns(
+    columns: list[Any], lead_shape: tuple[int, ...], tail_shape: tuple[int, ...], axis_first: bool
+) -> Any:
+    if not columns:
+        return np.zeros(lead_shape + tail_shape)
+    stacked = stack(columns, axis=0 if axis_first else -1)
+    return reshape(stacked, lead_shape + tail_shape if axis_first else tail_shape + lead_shape)
+
+
+def _diff_args(
+    fun: Callable[..., Any], args: tuple[Any, ...], nums: tuple[int, ...]
+) -> Callable[..., Any]:
+    def partial_fun(*diff: Any) -> Any:
+        full = list(args)
+        for n, d in zip(nums, diff):
+            full[n] = d
+        return fun(*full)
+
+    return partial_fun
+
+
+def jacobian(fun: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
+    """Jacobian by reverse mode: one VJP per output element.
+
+    The result for an output of shape ``S_out`` and an input leaf of shape
+    ``S_in`` has shape ``S_out + S_in``; for pytrees, the output structure
+    holds the input structure (as in JAX). ``argnums`` as in :func:`grad`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad, fgrad.numpy as fnp
+    >>> fgrad.jacobian(lambda x: x ** 2)(np.array([1.0, 3.0]))
+    array([[2., 0.],
+           [0., 6.]])
+    """
+    single = isinstance(argnums, int)
+
+    def jacobian_fun(*args: Any) -> Any:
+        nums = _normalize_argnums(argnums, len(args), fun)
+        diff = [args[n] for n in nums]
+        out, pullback = vjp(_diff_args(fun, args, nums), *diff)
+        out_leaves, out_tree = tree_flatten(out)
+        in_flat = [tree_flatten(d) for d in diff]
+        rows: dict[tuple[int, int, int], list[Any]] = {}
+        for o, basis in _unit_vectors(out_leaves):
+            grads = pullback(tree_unflatten(out_tree, basis))
+            for a, g in enumerate(grads):
+                for k, leaf in enumerate(tree_flatten(g)[0]):
+                    rows.setdefault((o, a, k), []).append(leaf)
+        per_out = []
+        for o, out_leaf in enumerate(out_leaves):
+            out_shape = np.shape(concrete(out_leaf))
+            per_arg = []
+            for a, (leaves, treedef) in enumerate(in_flat):
+                blocks = [
+                    _stack_columns(
+                        rows.get((o, a, k), []), out_shape, np.shape(concrete(leaf)), True
+                    )
+                    for k, leaf in enumerate(leaves)
+                ]
+                per_arg.append(tree_unflatten(treedef, blocks))
+            per_out.append(per_arg[0] if single else tuple(per_arg))
+        return tree_unflatten(out_tree, per_out)
+
+    return jacobian_fun
+
+
+jacrev = jacobian
+
+
+def jacfwd(fun: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
+    """Jacobian by forward mode: one JVP per input element.
+
+    Same layout as :func:`jacobian`; cheaper when inputs are fewer than outputs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad, fgrad.numpy as fnp
+    >>> fgrad.jacfwd(lambda x: fnp.stack([x[0] * x[1], fnp.sin(x[0])]))(np.array([0.0, 2.0]))
+    array([[2., 0.],
+           [1., 0.]])
+    """
+    single = isinstance(argnums, int)
+
+    def jacfwd_fun(*args: Any) -> Any:
+        nums = _normalize_argnums(argnums, len(args), fun)
+        diff = [args[n] for n in nums]
+        out, push = _linearized(_diff_args(fun, args, nums), diff)
+        out_leaves, out_tree = tree_flatten(out)
+        in_flat = [tree_flatten(d) for d in diff]
+        all_in_leaves = [leaf for leaves, _ in in_flat for leaf in leaves]
+        owner = [(a, k) for a, (leaves, _) in enumerate(in_flat) for k in range(len(leaves))]
+        columns: dict[tuple[int, int, int], list[Any]] = {}
+        for i, basis in _unit_vectors(all_in_leaves):
+            tangents = []
+            start = 0
+            for leaves, treedef in in_flat:
+                tangents.append(tree_unflatten(treedef, basis[start : start + len(leaves)]))
+                start += len(leaves)
+            out_tangent = tree_flatten(push(tangents))[0]
+            a, k = owner[i]
+            for o, col in enumerate(out_tangent):
+                columns.setdefault((o, a, k), []).append(col)
+        per_out = []
+        for o, out_leaf in enumerate(out_leaves):
+            out_shape = np.shape(concrete(out_leaf))
+            per_arg = []
+            for a, (leaves, treedef) in enumerate(in_flat):
+                blocks = [
+                    _stack_columns(
+                        columns.get((o, a, k), []), np.shape(concrete(leaf)), out_shape, False
+                    )
+                    for k, leaf in enumerate(leaves)
+                ]
+                per_arg.append(tree_unflatten(treedef, blocks))
+            per_out.append(per_arg[0] if single else tuple(per_arg))
+        return tree_unflatten(out_tree, per_out)
+
+    return jacfwd_fun
+
+
+def hessian(fun: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
+    """Hessian of scalar-valued ``fun``: ``jacfwd(jacobian(fun))``.
+
+    For an input of shape ``S`` the result has shape ``S + S``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad, fgrad.numpy as fnp
+    >>> fgrad.hessian(lambda x: x[0] ** 2 * x[1])(np.array([1.0, 3.0]))
+    array([[6., 2.],
+           [2., 0.]])
+    """
+    return jacfwd(jacobian(fun, argnums), argnums)
+
+
+def stop_gradient(x: Any) -> Any:
+    """``x`` (any pytree) with every tracer replaced by its plain value.
+
+    No gradient flows through the result, at any level of differentiation.
+
+    Examples
+    --------
+    >>> import fgrad, fgrad.numpy as fnp
+    >>> fgrad.grad(lambda x: x * fgrad.stop_gradient(x))(3.0)
+    array(3.)
+    """
+    return tree_map(concrete, x)
+
+
+class custom_vjp:  # noqa: N801
+    """Give a function a hand-written VJP, as a new primitive.
+
+    Decorate ``fun``, then call ``fun.defvjp(fwd, bwd)``: ``fwd(*args)``
+    returns ``(out, residuals)`` and ``bwd(residuals, g)`` returns a tuple
+    with one cotangent per positional argument (a pytree like the argument,
+    or ``None`` for no gradient). ``out`` must be a single array. The rule is
+    used for the outermost differentiation; ``bwd`` (and ``fwd``, for
+    enclosing transforms) should be written with ``fgrad.numpy`` so that
+    higher-order derivatives flow through them.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad, fgrad.numpy as fnp
+    >>> @fgrad.custom_vjp
+    ... def clipped_identity(x):
+    ...     return x
+    >>> def fwd(x):
+    ...     return x, None
+    >>> def bwd(res, g):
+    ...     return (fnp.clip(g, -1.0, 1.0),)
+    >>> clipped_identity.defvjp(fwd, bwd)
+    >>> fgrad.grad(lambda x: 5.0 * clipped_identity(x))(2.0)
+    array(1.)
+    """
+
+    def __init__(self, fun: Callable[..., Any]) -> None:
+        self.fun = fun
+        self.fwd: Callable[..., Any] | None = None
+        self.bwd: Callable[..., Any] | None = None
+        self._prim = Primitive(f"custom_vjp({_fun_name(fun)})", self._run, vjp_joint=self._vjp)
+        self._prim.fn = self._run
+        functools.update_wrapper(self, fun)
+
+    def defvjp(self, fwd: Callable[..., Any], bwd: Callable[..., Any]) -> None:
+        """Set the forward function (returning residuals) and the backward rule."""
+        self.fwd = fwd
+        self.bwd = bwd
+
+    def __call__(self, *args: Any) -> Any:
+        if self.fwd is None:
+            raise TypeError(
+                f"custom_vjp function {_fun_name(self.fun)} has no VJP yet: call "
+                ".defvjp(fwd, bwd) before using it"
+            )
+        leaves, treedef = tree_flatten(args)
+        if not any(leaf.__class__ is Tracer for leaf in leaves):
+            return self.fun(*args)
+        params = {"treedef": treedef, "nargs": len(args), "residuals": []}
+        return bindn(self._prim, leaves, params)
+
+    def _run(self, *leaves: Any, treedef: PyTreeDef, nargs: int, residuals: list[Any]) -> Any:
+        result = cast(Callable[..., Any], self.fwd)(*tree_unflatten(treedef, list(leaves)))
+        if not (isinstance(result, tuple) and len(result) == 2):
+            raise TypeError(
+                f"the fwd of custom_vjp function {_fun_name(self.fun)} must return "
+                f"(out, residuals), got {type(result).__name__}"
+            )
+        out, res = result
+        if isinstance(out, (tuple, list, dict)):
+            raise TypeError(
+                f"custom_vjp function {_fun_name(self.fun)} must return a single array; it "
+                f"returned a {type(out).__name__}"
+            )
+        residuals.append(res)
+        return out
+
+    def _vjp(
+        self,
+        g: Any,
+        ans: Any,
+        leaves: tuple[Any, ...],
+        params: dict[str, Any],
+        argnums: Sequence[int],
+    ) -> list[Any]:
+        treedef: PyTreeDef = params["treedef"]
+        nargs: int = params["nargs"]
+        cts = cast(Callable[..., Any], self.bwd)(params["residuals"][-1], g)
+        if not isinstance(cts, tuple) or len(cts) != nargs:
+            raise TypeError(
+                f"the bwd of custom_vjp function {_fun_name(self.fun)} must return a tuple with "
+                f"one cotangent per positional argument ({nargs}), got {cts!r:.80}"
+            )
+        args = tree_unflatten(treedef, list(leaves))
+        flat: list[Any] = []
+        for i, (arg, ct) in enumerate(zip(args, cts)):
+            arg_leaves = tree_flatten(arg)[0]
+            if ct is None:
+                flat.extend([None] * len(arg_leaves))
+                continue
+            ct_leaves, ct_tree = tree_flatten(ct)
+            if ct_tree != tree_structure(arg):
+                raise TypeError(
+                    f"the bwd of custom_vjp function {_fun_name(self.fun)} returned a cotangent "
+                    f"for argument {i} with structure {ct_tree}; the argument has "
+                    f"{tree_structure(arg)}"
+                )
+            flat.extend(ct_leaves)
+        return [flat[k] for k in argnums]

@@ -232,34 +232,43 @@ def bind1(prim: Primitive, x: Tracer, params: dict[str, Any]) -> Tracer:
         _nan_check(prim, ans, "forward pass")
     tape = trace.tape
     idx = len(tape)
-    tape.append((prim, (x._idx,), (0,), (v,), params, ans))
+    tape.append((prim, (x._idx,), _FIRST, (v,), params, ans))
     return Tracer(ans, trace, idx)
 
 
 def bind2(prim: Primitive, x: Any, y: Any, params: dict[str, Any]) -> Tracer:
     """Record ``prim(x, y, **params)`` where at least one operand is a tracer."""
-    tx = x._trace if x.__class__ is Tracer else None
-    ty = y._trace if y.__class__ is Tracer else None
-    if tx is ty:
-        trace = tx
+    if x.__class__ is Tracer:
+        trace = x._trace
         xv = x._value
-        yv = y._value
-        parents: tuple[int, ...] = (x._idx, y._idx)
-        argnums: tuple[int, ...] = (0, 1)
-    elif ty is None or (tx is not None and tx.level > ty.level):
-        trace = tx
-        xv = x._value
-        yv = y
-        parents = (x._idx,)
-        argnums = (0,)
-    elif tx is None or ty.level > tx.level:
-        trace = ty
+        if y.__class__ is Tracer and y._trace is not trace:
+            ty = y._trace
+            if ty.level > trace.level:
+                trace = ty
+                xv = x
+                yv = y._value
+                parents: tuple[int, ...] = (y._idx,)
+                argnums: tuple[int, ...] = _SECOND
+            elif ty.level < trace.level:
+                yv = y
+                parents = (x._idx,)
+                argnums = _FIRST
+            else:
+                raise _leaked(ty if trace.live else trace, prim)
+        elif y.__class__ is Tracer:
+            yv = y._value
+            parents = (x._idx, y._idx)
+            argnums = _BOTH
+        else:
+            yv = y
+            parents = (x._idx,)
+            argnums = _FIRST
+    else:
+        trace = y._trace
         xv = x
         yv = y._value
         parents = (y._idx,)
-        argnums = (1,)
-    else:
-        raise _leaked(ty if tx.live else tx, prim)
+        argnums = _SECOND
     if not trace.live:
         raise _leaked(trace, prim)
     if xv.__class__ is Tracer or yv.__class__ is Tracer:
@@ -272,6 +281,11 @@ def bind2(prim: Primitive, x: Any, y: Any, params: dict[str, Any]) -> Tracer:
     idx = len(tape)
     tape.append((prim, parents, argnums, (xv, yv), params, ans))
     return Tracer(ans, trace, idx)
+
+
+_FIRST = (0,)
+_SECOND = (1,)
+_BOTH = (0, 1)
 
 
 def bindn(prim: Primitive, args: Sequence[Any], params: dict[str, Any]) -> Any:
@@ -337,7 +351,7 @@ def backward_pass(tape: list[Any], seeds: Sequence[tuple[int, Any]], free: bool)
         if prim.vjp_joint is None:
             vjps = prim.vjps
             for p, k in zip(parents, argnums):
-                c = vjps[k](g, ans, *args, **params)
+                c = vjps[k](g, ans, *args, **params) if params else vjps[k](g, ans, *args)
                 if c is None:
                     continue
                 if check_nans:

@@ -71,9 +71,15 @@ def binary(
     vjp_y: Callable[..., Any],
     gradient: str,
     sample: str = "np.array([[0.5], [1.5]]), np.array([0.7, 1.1, 2.0])",
+    traced_impl: Callable[[Any, Any], Any] | None = None,
 ) -> Callable[[Any, Any], Any]:
-    """Define a two-argument broadcasting primitive ``name``."""
-    prim = Primitive(name, impl, (vjp_x, vjp_y))
+    """Define a two-argument broadcasting primitive ``name``.
+
+    ``traced_impl`` (e.g. ``operator.mul``) evaluates the primitive on traced
+    values, which are always NumPy arrays or scalars; Python's operators are
+    several times faster than the ufunc on NumPy scalars.
+    """
+    prim = Primitive(name, traced_impl or impl, (vjp_x, vjp_y))
 
     def fn(x: Any, y: Any) -> Any:
         if x.__class__ is Tracer or y.__class__ is Tracer:
@@ -82,6 +88,7 @@ def binary(
 
     prim.fn = fn
     fn.__name__ = fn.__qualname__ = name
+    fn.primitive = prim  # type: ignore[attr-defined]
     document(
         fn,
         f"Differentiable ``numpy.{name}`` with full broadcasting.",

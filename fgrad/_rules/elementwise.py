@@ -10,6 +10,7 @@ with :func:`~fgrad._rules.structural.unbroadcast`.
 from __future__ import annotations
 
 import math
+import operator
 from typing import Any
 
 import numpy as np
@@ -45,6 +46,7 @@ add = binary(
     lambda g, ans, x, y: unbroadcast(g, shape_of(x)),
     lambda g, ans, x, y: unbroadcast(g, shape_of(y)),
     "``g`` for both arguments, summed over broadcast axes.",
+    traced_impl=operator.add,
 )
 subtract = binary(
     "subtract",
@@ -52,6 +54,7 @@ subtract = binary(
     lambda g, ans, x, y: unbroadcast(g, shape_of(x)),
     lambda g, ans, x, y: unbroadcast(-g, shape_of(y)),
     "``g`` and ``-g``.",
+    traced_impl=operator.sub,
 )
 multiply = binary(
     "multiply",
@@ -59,6 +62,7 @@ multiply = binary(
     lambda g, ans, x, y: unbroadcast(g * y, shape_of(x)),
     lambda g, ans, x, y: unbroadcast(g * x, shape_of(y)),
     "``g * y`` and ``g * x``.",
+    traced_impl=operator.mul,
 )
 divide = binary(
     "divide",
@@ -66,6 +70,7 @@ divide = binary(
     lambda g, ans, x, y: unbroadcast(g / y, shape_of(x)),
     lambda g, ans, x, y: unbroadcast(-g * ans / y, shape_of(y)),
     "``g / y`` and ``-g * x / y**2``.",
+    traced_impl=operator.truediv,
 )
 true_divide = divide
 
@@ -92,6 +97,7 @@ power = binary(
     "``g * y * x**(y - 1)`` (zero where ``y == 0``) and ``g * x**y * log(x)`` "
     "(zero where ``x == 0``; NaN for negative ``x``, where the real power has no "
     "derivative in ``y``).",
+    traced_impl=operator.pow,
 )
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from fgrad._core import Tracer, concrete
+from fgrad._core import NO_PARAMS, Tracer, bind2, concrete
 from fgrad._rules import elementwise as ew
 from fgrad._rules import linalg as la
 from fgrad._rules import reductions as red
@@ -78,7 +78,17 @@ def _iter(self: Tracer) -> Any:
 
 
 def _reflected(fn: Any) -> Any:
+    prim = getattr(fn, "primitive", None)
+    if prim is not None:
+        return lambda self, other: bind2(prim, other, self, NO_PARAMS)
     return lambda self, other: fn(other, self)
+
+
+def _direct(fn: Any) -> Any:
+    prim = getattr(fn, "primitive", None)
+    if prim is not None:
+        return lambda self, other: bind2(prim, self, other, NO_PARAMS)
+    return fn
 
 
 def _reshape_method(self: Tracer, *shape: Any, order: str = "C") -> Any:
@@ -100,15 +110,15 @@ def _comparison(op: Any) -> Any:
 
 
 _METHODS: dict[str, Any] = {
-    "__add__": ew.add,
+    "__add__": _direct(ew.add),
     "__radd__": _reflected(ew.add),
-    "__sub__": ew.subtract,
+    "__sub__": _direct(ew.subtract),
     "__rsub__": _reflected(ew.subtract),
-    "__mul__": ew.multiply,
+    "__mul__": _direct(ew.multiply),
     "__rmul__": _reflected(ew.multiply),
-    "__truediv__": ew.divide,
+    "__truediv__": _direct(ew.divide),
     "__rtruediv__": _reflected(ew.divide),
-    "__pow__": ew.power,
+    "__pow__": _direct(ew.power),
     "__rpow__": _reflected(ew.power),
     "__mod__": ew.mod,
     "__rmod__": _reflected(ew.mod),

@@ -111,7 +111,15 @@ def _check_reverse(
             flat = numeric.reshape(-1)
             for j in range(leaf.size):
 
-                def central(h: float, j: int = j, k: int = k) -> list[float]:
+                def central(
+                    h: float,
+                    j: int = j,
+                    k: int = k,
+                    a: int = a,
+                    leaf: np.ndarray = leaf,
+                    leaves: list[Any] = leaves,
+                    treedef: Any = treedef,
+                ) -> list[float]:
                     values = []
                     for sign in (1.0, -1.0):
                         shifted = leaf.copy()

@@ -401,7 +401,8 @@ def jvp(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]
     for i, (p, t) in enumerate(zip(primals, tangents)):
         if tree_structure(p) != tree_structure(t):
             raise ValueError(
-                f"jvp: tangent {i} has structure {tree_structure(t)}, primal has {tree_structure(p)}"
+                f"jvp: tangent {i} has structure {tree_structure(t)}, "
+                f"primal has {tree_structure(p)}"
             )
         for k, (pl, tl) in enumerate(zip(tree_flatten(p)[0], tree_flatten(t)[0])):
             if np.shape(concrete(pl)) != np.shape(concrete(tl)):
@@ -417,7 +418,7 @@ def _unit_vectors(leaves: Sequence[Any]) -> Any:
     """Yield ``(leaf index, flat position, basis pytree leaves)`` for every input element."""
     shapes = [np.shape(concrete(v)) for v in leaves]
     dtypes = [np.result_type(concrete(v)) for v in leaves]
-    for i, (shape, dtype) in enumerate(zip(shapes, dtypes)):
+    for i, shape in enumerate(shapes):
         for pos in range(int(np.prod(shape, dtype=np.int64))):
             basis = [np.zeros(s, d) for s, d in zip(shapes, dtypes)]
             basis[i].reshape(-1)[pos] = 1

@@ -21,7 +21,6 @@ import numpy as _np
 from numpy import (
     arange,
     bool_,
-    dtype,
     e,
     empty,
     euler_gamma,
@@ -66,6 +65,7 @@ from fgrad._rules.shape import stack as _stack
 from fgrad._rules.structural import *  # noqa: F403
 from fgrad._rules.structural import __all__ as _structural_names
 from fgrad._rules.structural import astype as _astype
+from fgrad._rules.structural import getitem, scatter_add
 from fgrad.numpy import linalg
 
 
@@ -114,6 +114,8 @@ _document(
     "as :func:`array`.",
     ">>> fgrad.grad(lambda x: fnp.sum(fnp.asarray([x, x])))(1.5)\narray(2.)",
 )
+
+dtype = _np.dtype
 
 __all__ = sorted(
     {

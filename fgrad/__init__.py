@@ -16,6 +16,7 @@ Pure functions over parameter pytrees are differentiated by transforms:
 from fgrad import _rules as _rules  # attaches the array interface to Tracer
 from fgrad import config, tree
 from fgrad._core import Tracer, UnexpectedTracerError
+from fgrad._jit import JitStats, Jitted, jit
 from fgrad.checking import GradientCheckError, check_grads
 from fgrad.transforms import (
     custom_vjp,
@@ -34,6 +35,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "GradientCheckError",
+    "JitStats",
+    "Jitted",
     "Tracer",
     "UnexpectedTracerError",
     "check_grads",
@@ -44,6 +47,7 @@ __all__ = [
     "jacfwd",
     "jacobian",
     "jacrev",
+    "jit",
     "jvp",
     "stop_gradient",
     "tree",

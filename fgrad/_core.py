@@ -40,6 +40,8 @@ __all__ = [
     "bindn",
     "close_trace",
     "concrete",
+    "detach",
+    "peek",
     "new_trace",
 ]
 
@@ -60,7 +62,7 @@ _depth = _TraceDepth()
 class Trace:
     """One transform's recording: its nesting level and its tape."""
 
-    __slots__ = ("level", "tape", "live", "transform", "fun")
+    __slots__ = ("level", "tape", "live", "transform", "fun", "on_read")
 
     def __init__(self, level: int, transform: str, fun: Any) -> None:
         self.level = level
@@ -68,6 +70,7 @@ class Trace:
         self.live = True
         self.transform = transform
         self.fun = fun
+        self.on_read: Callable[[Tracer], None] | None = None
 
     def describe(self) -> str:
         fun = self.fun
@@ -113,19 +116,19 @@ class Tracer:
 
     @property
     def shape(self) -> tuple[int, ...]:
-        return np.shape(concrete(self))
+        return np.shape(peek(self))
 
     @property
     def ndim(self) -> int:
-        return np.ndim(concrete(self))
+        return np.ndim(peek(self))
 
     @property
     def size(self) -> int:
-        return int(np.size(concrete(self)))
+        return int(np.size(peek(self)))
 
     @property
     def dtype(self) -> np.dtype[Any]:
-        return np.result_type(concrete(self))
+        return np.result_type(peek(self))
 
     def __len__(self) -> int:
         shape = self.shape
@@ -225,8 +228,30 @@ class Tracer:
 
 
 def concrete(x: Any) -> Any:
-    """The plain value under any number of tracer levels."""
+    """The plain value under any number of tracer levels: a *value read*.
+
+    A trace that replays its recording (``fgrad.jit``) is told of every value
+    read, because Python code may branch on it; reading only shapes or dtypes
+    should use :func:`peek` instead.
+    """
     while x.__class__ is Tracer:
+        trace = x._trace
+        if trace.on_read is not None:
+            trace.on_read(x)
+        x = x._value
+    return x
+
+
+def peek(x: Any) -> Any:
+    """The plain value under all tracer levels, for reading its shape or dtype only."""
+    while x.__class__ is Tracer:
+        x = x._value
+    return x
+
+
+def detach(x: Any) -> Any:
+    """``x`` without its differentiation levels; a replaying trace's tracer is kept."""
+    while x.__class__ is Tracer and x._trace.on_read is None:
         x = x._value
     return x
 
@@ -280,7 +305,7 @@ def _leaked(trace: Trace, prim: Primitive) -> UnexpectedTracerError:
 
 
 def _nan_check(prim: Primitive, value: Any, where: str) -> None:
-    value = concrete(value)
+    value = peek(value)
     if np.issubdtype(np.result_type(value), np.inexact) and np.isnan(value).any():
         raise FloatingPointError(
             f"NaN produced by the {where} of '{prim.name}' (fgrad.config.debug_nans is on)"

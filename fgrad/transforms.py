@@ -24,8 +24,9 @@ from fgrad._core import (
     backward_pass,
     bindn,
     close_trace,
-    concrete,
+    detach,
     new_trace,
+    peek,
 )
 from fgrad._rules.shape import stack
 from fgrad._rules.structural import astype, reshape
@@ -77,7 +78,7 @@ def _normalize_argnums(argnums: int | Sequence[int], nargs: int, fun: Any) -> tu
 
 
 def _leaf_dtype(leaf: Any) -> np.dtype[Any]:
-    value = concrete(leaf)
+    value = peek(leaf)
     if isinstance(value, (bool, int)):
         return np.dtype(np.int64) if not isinstance(value, bool) else np.dtype(np.bool_)
     return np.result_type(value)
@@ -123,7 +124,7 @@ def _box_arguments(
                 leaf = np.asarray(leaf, dtype=dtype)
             tracers.append(trace.new_input(leaf))
             dtypes.append(dtype)
-            shapes.append(np.shape(concrete(leaf)))
+            shapes.append(np.shape(peek(leaf)))
         boxed.treedefs.append(treedef)
         boxed.tracers.append(tracers)
         boxed.dtypes.append(dtypes)
@@ -177,7 +178,7 @@ def _scalar_output(out: Any, trace: Trace, fun: Any, transform: str) -> tuple[An
     """The output's value and tape slot (-1 when it does not depend on the inputs)."""
     traced = out.__class__ is Tracer and out._trace is trace
     value = out._value if traced else out
-    shape = np.shape(concrete(value)) if not isinstance(value, (tuple, list, dict)) else None
+    shape = np.shape(peek(value)) if not isinstance(value, (tuple, list, dict)) else None
     if shape != ():
         what = f"shape {shape}" if shape is not None else f"a {type(value).__name__}"
         raise TypeError(
@@ -185,7 +186,7 @@ def _scalar_output(out: Any, trace: Trace, fun: Any, transform: str) -> tuple[An
             f"{what}. Reduce it to a scalar (e.g. fgrad.numpy.sum), or use "
             "fgrad.jacobian / fgrad.vjp for non-scalar outputs."
         )
-    dtype = np.result_type(concrete(value))
+    dtype = np.result_type(peek(value))
     if dtype.kind != "f":
         raise TypeError(
             f"{transform} requires {_fun_name(fun)} to return a real floating-point scalar, "
@@ -245,7 +246,7 @@ def value_and_grad(
                 out, aux = out
             value, out_idx = _scalar_output(out, trace, fun, "grad")
             if out_idx >= 0:
-                seed = np.ones((), dtype=np.result_type(concrete(value)))
+                seed = np.ones((), dtype=np.result_type(peek(value)))
                 cts = backward_pass(trace.tape, [(out_idx, seed)], True)
             else:
                 cts = []
@@ -338,7 +339,7 @@ def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
         close_trace(trace)
     tape = trace.tape
     trace.tape = []
-    out_shapes = [np.shape(concrete(v)) for v in values]
+    out_shapes = [np.shape(peek(v)) for v in values]
 
     def vjp_fn(cotangent: Any) -> tuple[Any, ...]:
         ct_leaves, ct_tree = tree_flatten(cotangent)
@@ -349,10 +350,10 @@ def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
             )
         seeds = []
         for k, (ct, slot, shape) in enumerate(zip(ct_leaves, slots, out_shapes)):
-            if np.shape(concrete(ct)) != shape:
+            if np.shape(peek(ct)) != shape:
                 raise ValueError(
                     f"vjp_fn of {_fun_name(fun)}: cotangent leaf {k} has shape "
-                    f"{np.shape(concrete(ct))}, but the output leaf has shape {shape}"
+                    f"{np.shape(peek(ct))}, but the output leaf has shape {shape}"
                 )
             if slot >= 0:
                 seeds.append((slot, ct))
@@ -367,7 +368,7 @@ def _linearized(fun: Callable[..., Any], primals: Sequence[Any]) -> tuple[Any, A
     """``(out, push)`` where ``push(tangents)`` is the JVP, via transposing the VJP."""
     out, pullback = vjp(fun, *primals)
     zero_cotangent = tree_map(
-        lambda v: np.zeros(np.shape(concrete(v)), np.result_type(concrete(v))), out
+        lambda v: np.zeros(np.shape(peek(v)), np.result_type(peek(v))), out
     )
     _, push_back_of_pullback = vjp(pullback, zero_cotangent)
 
@@ -405,10 +406,10 @@ def jvp(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]
                 f"primal has {tree_structure(p)}"
             )
         for k, (pl, tl) in enumerate(zip(tree_flatten(p)[0], tree_flatten(t)[0])):
-            if np.shape(concrete(pl)) != np.shape(concrete(tl)):
+            if np.shape(peek(pl)) != np.shape(peek(tl)):
                 raise ValueError(
-                    f"jvp: tangent {i} leaf {k} has shape {np.shape(concrete(tl))}, "
-                    f"primal has {np.shape(concrete(pl))}"
+                    f"jvp: tangent {i} leaf {k} has shape {np.shape(peek(tl))}, "
+                    f"primal has {np.shape(peek(pl))}"
                 )
     out, push = _linearized(fun, primals)
     return out, push(tangents)
@@ -416,8 +417,8 @@ def jvp(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]
 
 def _unit_vectors(leaves: Sequence[Any]) -> Any:
     """Yield ``(leaf index, flat position, basis pytree leaves)`` for every input element."""
-    shapes = [np.shape(concrete(v)) for v in leaves]
-    dtypes = [np.result_type(concrete(v)) for v in leaves]
+    shapes = [np.shape(peek(v)) for v in leaves]
+    dtypes = [np.result_type(peek(v)) for v in leaves]
     for i, shape in enumerate(shapes):
         for pos in range(int(np.prod(shape, dtype=np.int64))):
             basis = [np.zeros(s, d) for s, d in zip(shapes, dtypes)]
@@ -477,12 +478,12 @@ def jacobian(fun: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Calla
                     rows.setdefault((o, a, k), []).append(leaf)
         per_out = []
         for o, out_leaf in enumerate(out_leaves):
-            out_shape = np.shape(concrete(out_leaf))
+            out_shape = np.shape(peek(out_leaf))
             per_arg = []
             for a, (leaves, treedef) in enumerate(in_flat):
                 blocks = [
                     _stack_columns(
-                        rows.get((o, a, k), []), out_shape, np.shape(concrete(leaf)), True
+                        rows.get((o, a, k), []), out_shape, np.shape(peek(leaf)), True
                     )
                     for k, leaf in enumerate(leaves)
                 ]
@@ -532,12 +533,12 @@ def jacfwd(fun: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callabl
                 columns.setdefault((o, a, k), []).append(col)
         per_out = []
         for o, out_leaf in enumerate(out_leaves):
-            out_shape = np.shape(concrete(out_leaf))
+            out_shape = np.shape(peek(out_leaf))
             per_arg = []
             for a, (leaves, treedef) in enumerate(in_flat):
                 blocks = [
                     _stack_columns(
-                        columns.get((o, a, k), []), np.shape(concrete(leaf)), out_shape, False
+                        columns.get((o, a, k), []), np.shape(peek(leaf)), out_shape, False
                     )
                     for k, leaf in enumerate(leaves)
                 ]
@@ -575,7 +576,7 @@ def stop_gradient(x: Any) -> Any:
     >>> fgrad.grad(lambda x: x * fgrad.stop_gradient(x))(3.0)
     array(3.)
     """
-    return tree_map(concrete, x)
+    return tree_map(detach, x)
 
 
 class custom_vjp:  # noqa: N801

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from fgrad._core import NO_PARAMS, Primitive, Tracer, bind1, bind2, concrete
+from fgrad._core import NO_PARAMS, Primitive, Tracer, bind1, bind2, concrete, peek
 
 UFUNC_RULES: dict[Any, Callable[..., Any]] = {}
 FUNCTION_RULES: dict[Any, Callable[..., Any]] = {}
@@ -160,7 +160,7 @@ def ndim_of(x: Any) -> int:
 
 
 def dtype_of(x: Any) -> np.dtype[Any]:
-    return np.result_type(concrete(x))
+    return np.result_type(peek(x))
 
 
 def normalize_axes(axis: Any, ndim: int, fn_name: str) -> tuple[int, ...]:

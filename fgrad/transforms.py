@@ -117,14 +117,19 @@ def _box_arguments(
         dtypes = []
         shapes = []
         for i, leaf in enumerate(leaves):
-            dtype = _leaf_dtype(leaf)
+            if leaf.__class__ is np.ndarray:
+                dtype = leaf.dtype
+                shape = leaf.shape
+            else:
+                dtype = _leaf_dtype(leaf)
+                if leaf.__class__ is not Tracer and dtype.kind == "f":
+                    leaf = np.asarray(leaf, dtype=dtype)
+                shape = np.shape(peek(leaf))
             if dtype.kind != "f":
                 raise _bad_leaf(args[argnum], argnum, i, dtype, fun)
-            if not (leaf.__class__ is np.ndarray or leaf.__class__ is Tracer):
-                leaf = np.asarray(leaf, dtype=dtype)
             tracers.append(trace.new_input(leaf))
             dtypes.append(dtype)
-            shapes.append(np.shape(peek(leaf)))
+            shapes.append(shape)
         boxed.treedefs.append(treedef)
         boxed.tracers.append(tracers)
         boxed.dtypes.append(dtypes)

@@ -7,6 +7,7 @@ faster and more accurate: ``sigmoid`` never overflows, ``logsumexp`` and
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -19,8 +20,10 @@ from fgrad._rules.structural import _sum_fn, reshape
 
 def _sigmoid_impl(x: Any) -> Any:
     x = np.asarray(x)
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(np.result_type(x, 0.5))
+    if x.dtype.kind != "f":
+        x = x.astype(np.float64)
+    floor = math.log(np.finfo(x.dtype).tiny)
+    return 1 / (1 + np.exp(-np.maximum(x, floor)))
 
 
 def _sigmoid_vjp(g: Any, ans: Any, x: Any) -> Any:

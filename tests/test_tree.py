@@ -1,0 +1,497 @@
+"""Tests for fgrad.tree: flattening, rebuilding, mapping and describing pytrees."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import operator
+import threading
+from collections import OrderedDict, defaultdict, namedtuple
+from typing import Any, NamedTuple
+
+import numpy as np
+import pytest
+
+from fgrad.tree import (
+    DictKey,
+    FlattenedIndexKey,
+    GetAttrKey,
+    PyTreeDef,
+    SequenceKey,
+    keystr,
+    register_dataclass,
+    register_pytree_node,
+    tree_all,
+    tree_flatten,
+    tree_flatten_with_path,
+    tree_leaves,
+    tree_map,
+    tree_reduce,
+    tree_structure,
+    tree_unflatten,
+)
+
+
+class Point(NamedTuple):
+    x: Any
+    y: Any
+
+
+OtherPoint = namedtuple("OtherPoint", ["x", "y"])
+
+
+class Box:
+    """A registered container with aux data: a label and a list of items."""
+
+    def __init__(self, label: str, items: list[Any]) -> None:
+        self.label = label
+        self.items = items
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Box) and (self.label, self.items) == (other.label, other.items)
+
+
+register_pytree_node(
+    Box, lambda b: (b.items, b.label), lambda label, items: Box(label, list(items))
+)
+
+
+@register_dataclass
+@dataclasses.dataclass
+class Dense:
+    w: Any
+    b: Any
+
+
+def assert_tree_equal(a: Any, b: Any) -> None:
+    assert tree_structure(a) == tree_structure(b)
+    for x, y in zip(tree_leaves(a), tree_leaves(b)):
+        assert type(x) is type(y)
+        np.testing.assert_array_equal(x, y)
+
+
+def roundtrip(tree: Any) -> Any:
+    leaves, treedef = tree_flatten(tree)
+    return tree_unflatten(treedef, leaves)
+
+
+@pytest.mark.parametrize(
+    "tree",
+    [
+        1.5,
+        np.arange(3.0),
+        [1, 2, 3],
+        (1, 2),
+        (1,),
+        {"b": 1, "a": 2},
+        OrderedDict([("z", 1), ("a", 2)]),
+        Point(1, [2, 3]),
+        None,
+        [],
+        (),
+        {},
+        [None, (None,), {"n": None}],
+        Box("lbl", [1, (2, 3)]),
+        Dense(w=np.ones((2, 2)), b=np.zeros(2)),
+        {"layers": [(np.ones(2), 1.0), Point(x={"k": 2}, y=None)], "opt": OrderedDict(m=[3])},
+    ],
+    ids=lambda t: type(t).__name__,
+)
+def test_roundtrip_preserves_tree(tree: Any) -> None:
+    rebuilt = roundtrip(tree)
+    assert type(rebuilt) is type(tree)
+    assert_tree_equal(rebuilt, tree)
+    assert repr(tree_structure(rebuilt)) == repr(tree_structure(tree))
+
+
+def test_roundtrip_builds_new_containers_and_reuses_leaves() -> None:
+    leaf = np.ones(3)
+    tree = {"a": [leaf], "b": (leaf,)}
+    rebuilt = roundtrip(tree)
+    assert rebuilt["a"] is not tree["a"]
+    assert rebuilt["a"][0] is leaf
+
+
+def test_leaf_order_is_depth_first() -> None:
+    tree = [1, (2, [3, 4]), {"b": 6, "a": 5}, Point(7, 8), Dense(w=9, b=10)]
+    assert tree_leaves(tree) == list(range(1, 11))
+
+
+def test_none_is_an_empty_subtree() -> None:
+    leaves, treedef = tree_flatten([1, None, {"a": None, "b": 2}])
+    assert leaves == [1, 2]
+    assert treedef.num_leaves == 2
+    assert tree_leaves(None) == []
+    assert tree_structure(None).num_leaves == 0
+    assert tree_unflatten(tree_structure(None), []) is None
+    assert tree_map(lambda x: x + 1, [1, None]) == [2, None]
+    assert tree_structure([None]) != tree_structure([1])
+
+
+def test_dict_children_in_sorted_key_order() -> None:
+    tree = {"c": 3, "a": 1, "b": 2}
+    leaves, treedef = tree_flatten(tree)
+    assert leaves == [1, 2, 3]
+    rebuilt = tree_unflatten(treedef, leaves)
+    assert list(rebuilt) == ["a", "b", "c"]
+    assert treedef == tree_structure({"a": 0, "b": 0, "c": 0})
+
+
+def test_unsortable_dict_keys_raise_type_error() -> None:
+    with pytest.raises(TypeError, match="mutually sortable"):
+        tree_flatten({1: "a", "x": "b"})
+
+
+def test_ordered_dict_keeps_insertion_order() -> None:
+    tree = OrderedDict([("c", 3), ("a", 1)])
+    leaves, treedef = tree_flatten(tree)
+    assert leaves == [3, 1]
+    rebuilt = tree_unflatten(treedef, [30, 10])
+    assert type(rebuilt) is OrderedDict
+    assert list(rebuilt.items()) == [("c", 30), ("a", 10)]
+    assert treedef != tree_structure(OrderedDict([("a", 1), ("c", 3)]))
+    assert treedef != tree_structure({"c": 3, "a": 1})
+
+
+def test_namedtuple_roundtrip_keeps_type() -> None:
+    rebuilt = roundtrip(Point(1, OtherPoint(2, 3)))
+    assert type(rebuilt) is Point
+    assert type(rebuilt.y) is OtherPoint
+    assert rebuilt == Point(1, OtherPoint(2, 3))
+    assert tree_structure(Point(1, 2)) != tree_structure(OtherPoint(1, 2))
+    assert tree_structure(Point(1, 2)) != tree_structure((1, 2))
+
+
+def test_subclasses_of_builtin_containers_are_leaves() -> None:
+    class MyDict(dict):
+        pass
+
+    d = MyDict(a=1)
+    dd: defaultdict[str, int] = defaultdict(int, a=1)
+    assert tree_leaves([d, dd]) == [d, dd]
+
+
+def test_registered_class_roundtrip_and_aux_data() -> None:
+    box = Box("first", [1, [2, 3]])
+    leaves, treedef = tree_flatten(box)
+    assert leaves == [1, 2, 3]
+    assert tree_unflatten(treedef, [4, 5, 6]) == Box("first", [4, [5, 6]])
+    assert treedef == tree_structure(Box("first", [0, [0, 0]]))
+    assert treedef != tree_structure(Box("second", [0, [0, 0]]))
+    assert repr(treedef) == "PyTreeDef(CustomNode(Box['first'], [*, [*, *]]))"
+
+
+def test_register_accepts_any_iterable_of_children() -> None:
+    class Gen:
+        def __init__(self, *xs: Any) -> None:
+            self.xs = xs
+
+    register_pytree_node(Gen, lambda g: (iter(g.xs), None), lambda aux, kids: Gen(*kids))
+    leaves, treedef = tree_flatten(Gen(1, 2))
+    assert leaves == [1, 2]
+    assert tree_unflatten(treedef, [3, 4]).xs == (3, 4)
+
+
+def test_dataclass_roundtrip() -> None:
+    layer = Dense(w=np.ones(2), b=0.5)
+    leaves, treedef = tree_flatten(layer)
+    assert leaves[1] == 0.5
+    rebuilt = tree_unflatten(treedef, [np.zeros(2), 1.5])
+    assert isinstance(rebuilt, Dense)
+    assert rebuilt.b == 1.5
+    assert repr(treedef) == "PyTreeDef(Dense(w=*, b=*))"
+
+
+def test_dataclass_with_zero_and_one_field() -> None:
+    @register_dataclass
+    @dataclasses.dataclass(frozen=True)
+    class Empty:
+        pass
+
+    @register_dataclass
+    @dataclasses.dataclass(frozen=True)
+    class One:
+        v: Any
+
+    assert tree_leaves(Empty()) == []
+    assert roundtrip(Empty()) == Empty()
+    assert tree_leaves(One([1, 2])) == [1, 2]
+    assert roundtrip(One((1, 2))) == One((1, 2))
+
+
+def test_register_dataclass_rejects_bad_input() -> None:
+    class NotADataclass:
+        pass
+
+    @dataclasses.dataclass
+    class HasNoInitField:
+        a: int
+        b: int = dataclasses.field(init=False, default=0)
+
+    with pytest.raises(TypeError, match="dataclass"):
+        register_dataclass(NotADataclass)
+    with pytest.raises(TypeError, match=r"init=False \['b'\]"):
+        register_dataclass(HasNoInitField)
+
+
+def test_registering_twice_raises() -> None:
+    class Twice:
+        pass
+
+    register_pytree_node(Twice, lambda t: ((), None), lambda aux, kids: Twice())
+    with pytest.raises(ValueError, match="Twice is already registered"):
+        register_pytree_node(Twice, lambda t: ((), None), lambda aux, kids: Twice())
+    with pytest.raises(ValueError, match="Dense is already registered"):
+        register_dataclass(Dense)
+    with pytest.raises(ValueError, match="dict is already registered as a built-in"):
+        register_pytree_node(dict, lambda d: ((), None), lambda aux, kids: {})
+
+
+def test_register_rejects_non_types_and_non_callables() -> None:
+    with pytest.raises(TypeError, match="expected a class"):
+        register_pytree_node("notatype", lambda x: ((), None), lambda a, k: None)  # type: ignore[arg-type]
+
+    class Fresh:
+        pass
+
+    with pytest.raises(TypeError, match="callable"):
+        register_pytree_node(Fresh, None, lambda a, k: Fresh())  # type: ignore[arg-type]
+
+
+def test_concurrent_registration_succeeds_exactly_once() -> None:
+    class Contended:
+        pass
+
+    outcomes: list[str] = []
+    barrier = threading.Barrier(8)
+
+    def register() -> None:
+        barrier.wait()
+        try:
+            register_pytree_node(Contended, lambda c: ((), None), lambda a, k: Contended())
+            outcomes.append("ok")
+        except ValueError:
+            outcomes.append("duplicate")
+
+    threads = [threading.Thread(target=register) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["duplicate"] * 7 + ["ok"]
+
+
+def test_tree_map_single_and_several_trees() -> None:
+    a = {"w": [1, 2], "b": (3,)}
+    b = {"w": [10, 20], "b": (30,)}
+    c = {"w": [100, 200], "b": (300,)}
+    assert tree_map(lambda x: -x, a) == {"b": (-3,), "w": [-1, -2]}
+    assert tree_map(lambda x, y, z: x + y + z, a, b, c) == {"b": (333,), "w": [111, 222]}
+
+
+def test_tree_map_on_arrays_and_custom_nodes() -> None:
+    params = {"dense": Dense(w=np.ones(2), b=np.zeros(2)), "box": Box("k", [np.ones(1)])}
+    grads = tree_map(lambda p: 2 * p, params)
+    new = tree_map(lambda p, g: p - 0.5 * g, params, grads)
+    np.testing.assert_array_equal(new["dense"].w, np.zeros(2))
+    assert new["box"].label == "k"
+    assert tree_structure(new) == tree_structure(params)
+
+
+def test_tree_map_rest_may_have_tree_as_prefix() -> None:
+    out = tree_map(lambda x, sub: (x, sub), [1, 2], [(3, 4), {"a": 5}])
+    assert out == [(1, (3, 4)), (2, {"a": 5})]
+
+
+def test_is_leaf_stops_descent() -> None:
+    tree = [(1, 2), [3, (4, 5)]]
+    leaves, treedef = tree_flatten(tree, is_leaf=lambda x: isinstance(x, tuple))
+    assert leaves == [(1, 2), 3, (4, 5)]
+    assert treedef.num_leaves == 3
+    is_tuple = lambda x: isinstance(x, tuple)  # noqa: E731
+    assert tree_map(lambda x: sum(x) if is_tuple(x) else -x, tree, is_leaf=is_tuple) == [3, [-3, 9]]
+    assert tree_leaves(tree, is_leaf=lambda x: isinstance(x, tuple)) == leaves
+    assert tree_leaves([None], is_leaf=lambda x: x is None) == [None]
+
+
+def test_mismatch_error_names_the_path_and_both_sides() -> None:
+    expected = {"layers": [0, 0, (1, 2)], "lr": 0.1}
+    got = {"layers": [0, 0, [1, 2, 3]], "lr": 0.1}
+    with pytest.raises(ValueError) as info:
+        tree_structure({"params": expected}).flatten_up_to({"params": got}, name="tree")
+    assert (
+        "structure mismatch at tree['params']['layers'][2]: "
+        "expected a tuple of 2 children, got a list of 3 children"
+    ) in str(info.value)
+
+    with pytest.raises(ValueError) as info:
+        tree_structure(expected).flatten_up_to(got, name="params")
+    assert "params['layers'][2]" in str(info.value)
+
+
+def test_tree_map_mismatch_names_argument_and_path() -> None:
+    a = {"params": {"layers": [0, 0, [(1, 2)]]}}
+    b = {"params": {"layers": [0, 0, [[1, 2, 3]]]}}
+    with pytest.raises(ValueError) as info:
+        tree_map(lambda x, y, z: x, a, a, b)
+    msg = str(info.value)
+    assert msg.startswith("tree_map: ")
+    assert "rest[1]['params']['layers'][2][0]" in msg
+    assert "expected a tuple of 2 children, got a list of 3 children" in msg
+
+
+@pytest.mark.parametrize(
+    ("expected", "got", "where", "detail"),
+    [
+        (
+            {"a": 1, "b": 2},
+            {"a": 1, "c": 2},
+            "rest[0]",
+            "keys ['a', 'b'], got a dict with keys ['a', 'c']",
+        ),
+        ([[1], [2]], [[1], 3], "rest[0][1]", "expected a list of 1 child, got a leaf of type int"),
+        ([None, 1], [1, 1], "rest[0][0]", "expected None, got a leaf of type int"),
+        (Point(1, 2), OtherPoint(1, 2), "rest[0]", "namedtuple Point"),
+        (
+            [Point(1, (2,))],
+            [Point(1, (2, 3))],
+            "rest[0][0].y",
+            "a tuple of 1 child, got a tuple of 2",
+        ),
+        (Dense(w=[1], b=2), Dense(w=[1, 2], b=2), "rest[0].w", "a list of 1 child"),
+        (Box("a", [1]), Box("b", [1]), "rest[0]", "aux data 'a'"),
+        ((1, 2), [1, 2], "rest[0]", "expected a tuple of 2 children, got a list of 2 children"),
+    ],
+)
+def test_mismatch_kinds(expected: Any, got: Any, where: str, detail: str) -> None:
+    with pytest.raises(ValueError) as info:
+        tree_map(lambda x, y: x, expected, got)
+    msg = str(info.value)
+    assert f"structure mismatch at {where}:" in msg
+    assert detail in msg
+
+
+def test_unflatten_with_wrong_leaf_count() -> None:
+    treedef = tree_structure({"a": (1, 2), "b": 3})
+    with pytest.raises(ValueError, match="expected 3 leaves .* got 2"):
+        tree_unflatten(treedef, [1, 2])
+    with pytest.raises(ValueError, match="expected 3 leaves .* got 4"):
+        treedef.unflatten([1, 2, 3, 4])
+
+
+def test_unflatten_accepts_any_iterable() -> None:
+    treedef = tree_structure([0, (0, 0)])
+    assert tree_unflatten(treedef, (i for i in range(3))) == [0, (1, 2)]
+
+
+def test_unflatten_with_arguments_swapped_raises_type_error() -> None:
+    treedef = tree_structure([0])
+    with pytest.raises(TypeError, match="expects a PyTreeDef first"):
+        tree_unflatten([1], treedef)  # type: ignore[arg-type]
+
+
+def test_treedef_equality_and_hash() -> None:
+    t1 = tree_structure({"a": [np.ones(2), 1.0], "b": None})
+    t2 = tree_structure({"a": [0, "leaf"], "b": None})
+    assert t1 == t2
+    assert hash(t1) == hash(t2)
+    assert {t1: "cached"}[t2] == "cached"
+    assert t1 != tree_structure({"a": (0, 0), "b": None})
+    assert t1 != tree_structure({"a": [0, 0], "c": None})
+    assert t1 != tree_structure({"a": [0, 0, 0], "b": None})
+    assert tree_structure(1) == tree_structure("anything")
+    assert tree_structure([1]) != tree_structure(1)
+    assert t1 != "not a treedef"
+    assert len({tree_structure([0, 0]), tree_structure((0, 0)), tree_structure([1, 1])}) == 2
+
+
+def test_treedef_is_immutable_and_copies_to_itself() -> None:
+    treedef = tree_structure([1, 2])
+    with pytest.raises(AttributeError):
+        treedef._num_leaves = 5
+    with pytest.raises(AttributeError):
+        treedef.num_leaves = 5  # type: ignore[misc]
+    assert copy.copy(treedef) == treedef
+    assert copy.deepcopy(treedef) == treedef
+    assert isinstance(treedef, PyTreeDef)
+
+
+def test_treedef_repr() -> None:
+    tree = (1, [2, 3], {"a": 4}, None, (5,), Point(6, 7), OrderedDict(z=8))
+    assert repr(tree_structure(tree)) == (
+        "PyTreeDef((*, [*, *], {'a': *}, None, (*,), Point(x=*, y=*), OrderedDict({'z': *})))"
+    )
+    assert repr(tree_structure(np.ones(3))) == "PyTreeDef(*)"
+
+
+def test_tree_flatten_with_path() -> None:
+    tree = {
+        "layers": [(1, 2), Point(3, 4)],
+        "dense": Dense(w=5, b=6),
+        "box": Box("k", [7]),
+        "od": OrderedDict(z=8),
+        "none": None,
+    }
+    pairs, treedef = tree_flatten_with_path(tree)
+    assert [leaf for _, leaf in pairs] == tree_leaves(tree)
+    assert treedef == tree_structure(tree)
+    assert [keystr(p) for p, _ in pairs] == [
+        "['box'][0]",
+        "['dense'].w",
+        "['dense'].b",
+        "['layers'][0][0]",
+        "['layers'][0][1]",
+        "['layers'][1].x",
+        "['layers'][1].y",
+        "['od']['z']",
+    ]
+    assert pairs[0][0] == (DictKey("box"), FlattenedIndexKey(0))
+    assert pairs[3][0] == (DictKey("layers"), SequenceKey(0), SequenceKey(0))
+    assert tree_flatten_with_path(5)[0] == [((), 5)]
+
+
+def test_tree_flatten_with_path_respects_is_leaf() -> None:
+    pairs, treedef = tree_flatten_with_path([(1, 2), 3], is_leaf=lambda x: isinstance(x, tuple))
+    assert pairs == [((SequenceKey(0),), (1, 2)), ((SequenceKey(1),), 3)]
+    assert treedef.num_leaves == 2
+
+
+def test_keystr() -> None:
+    path = (DictKey("layers"), SequenceKey(2), SequenceKey(0), GetAttrKey("w"), DictKey(3))
+    assert keystr(path) == "['layers'][2][0].w[3]"
+    assert keystr(()) == ""
+
+
+def test_tree_reduce() -> None:
+    tree = {"a": 1, "b": [2, 3], "c": None}
+    assert tree_reduce(operator.add, tree) == 6
+    assert tree_reduce(operator.add, tree, 10) == 16
+    assert tree_reduce(lambda acc, x: acc + [x], tree, []) == [1, 2, 3]
+    assert tree_reduce(operator.add, None, initializer=0) == 0
+    with pytest.raises(TypeError, match="no leaves"):
+        tree_reduce(operator.add, [None])
+
+
+def test_tree_all() -> None:
+    assert tree_all({"a": True, "b": [1, np.True_]})
+    assert not tree_all({"a": True, "b": [0]})
+    assert tree_all([None])
+
+
+def test_concurrent_flatten_and_map_agree() -> None:
+    trees = [{"w": [np.full(2, i), (i, i + 1)], "b": Point(i, None)} for i in range(16)]
+    results: list[Any] = [None] * len(trees)
+
+    def work(i: int) -> None:
+        for _ in range(200):
+            doubled = tree_map(lambda x: 2 * x, trees[i])
+            leaves, treedef = tree_flatten(doubled)
+            results[i] = tree_unflatten(treedef, leaves)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(trees))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for i, result in enumerate(results):
+        assert_tree_equal(result, tree_map(lambda x: 2 * x, trees[i]))

@@ -14,6 +14,9 @@ Pure functions over parameter pytrees are differentiated by transforms:
 """
 
 from fgrad import _rules as _rules  # attaches the array interface to Tracer
+import importlib
+from typing import Any
+
 from fgrad import config, tree
 from fgrad._core import Tracer, UnexpectedTracerError
 from fgrad._jit import JitStats, Jitted, jit
@@ -32,6 +35,15 @@ from fgrad.transforms import (
 )
 
 __version__ = "0.1.0"
+
+_SUBMODULES = ("datasets", "losses", "nn", "optim", "plot", "random")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"fgrad.{name}")
+    raise AttributeError(f"module 'fgrad' has no attribute {name!r}")
+
 
 __all__ = [
     "GradientCheckError",

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from fgrad._core import Trace, Tracer, close_trace, new_trace, peek
+from fgrad._core import Trace, Tracer, close_trace, new_trace
 from fgrad.tree import PyTreeDef, tree_flatten, tree_unflatten
 
 __all__ = ["JitStats", "Jitted", "jit"]
@@ -100,6 +100,7 @@ class _Program:
 
 
 def _owned(value: Any) -> Any:
+    """A replay output the caller may keep and modify: constants and views are copied."""
     if isinstance(value, np.ndarray) and not value.flags.writeable:
         return value.copy()
     return value
@@ -151,7 +152,10 @@ def _compile(
                 raise _Untraceable
             output_slots.append(leaf._idx)
         else:
-            template.append(leaf.copy() if isinstance(leaf, np.ndarray) else leaf)
+            if isinstance(leaf, np.ndarray):
+                leaf = leaf.copy()
+                leaf.flags.writeable = False
+            template.append(leaf)
             output_slots.append(len(template) - 1)
     needed: set[int] = set(guards) | set(output_slots)
     order = []
@@ -331,13 +335,17 @@ class Jitted:
         try:
             source, replay, n = _compile(trace, input_slots, out_leaves, guards)
         except _Untraceable:
-            self.stats.eager_calls += 1
-            trace.tape = []
-            return tree_unflatten(out_tree, [peek(leaf) for leaf in out_leaves])
+            source = ""
         trace.tape = []
-        programs.insert(0, _Program(source, replay, out_tree, n))
-        self.stats.variants += 1
-        result = [leaf._value if leaf.__class__ is Tracer else leaf for leaf in out_leaves]
+        result = [
+            leaf._value if leaf.__class__ is Tracer and leaf._trace is trace else leaf
+            for leaf in out_leaves
+        ]
+        if source:
+            programs.insert(0, _Program(source, replay, out_tree, n))
+            self.stats.variants += 1
+        else:
+            self.stats.eager_calls += 1
         return tree_unflatten(out_tree, result)
 
 

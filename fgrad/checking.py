@@ -73,9 +73,10 @@ def _report(
     label: str, analytic: np.ndarray, numeric: np.ndarray, rtol: float, tiny: float
 ) -> float:
     err = _relative_error(analytic, numeric, tiny)
+    err = np.where(np.isnan(err), np.inf, err)
     worst = float(err.max()) if err.size else 0.0
     if not worst <= rtol:
-        at = np.unravel_index(int(np.nanargmax(err)) if err.size else 0, err.shape)
+        at = np.unravel_index(int(np.argmax(err)), err.shape)
         raise GradientCheckError(
             f"{label}: relative error {worst:.3e} exceeds rtol={rtol:.1e} at index "
             f"{tuple(int(i) for i in at)}: fgrad gives {analytic[at]!r}, finite differences "

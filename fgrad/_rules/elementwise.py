@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import operator
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,7 @@ from fgrad._core import Primitive, Tracer, bind2, concrete
 from fgrad._rules._define import (
     binary,
     dtype_of,
+    no_out,
     non_differentiable,
     register_function,
     shape_of,
@@ -80,13 +82,21 @@ def _power_vjp_x(g: Any, ans: Any, x: Any, y: Any) -> Any:
         if y == 0:
             return unbroadcast(g * 0.0, shape_of(x))
         return unbroadcast(g * (y * power(x, y - 1)), shape_of(x))
-    safe_y = where(y == 0, 1.0, y)
-    return unbroadcast(g * where(y == 0, 0.0, y * power(x, safe_y - 1)), shape_of(x))
+    # ``y * x**(y - 1)``. Only where x and y are both 0 is this ``0 * inf``; there x**0 is
+    # constant in x, so use base 1 (giving 0). Masking on ``y == 0`` alone would also cut
+    # the dependence on ``y`` of this derivative (d/dy at y = 0 is 1/x, not 0).
+    both_zero = (concrete(x) == 0) & (concrete(y) == 0)
+    base = where(both_zero, 1.0, x) if np.any(both_zero) else x
+    return unbroadcast(g * (y * power(base, y - 1)), shape_of(x))
 
 
 def _power_vjp_y(g: Any, ans: Any, x: Any, y: Any) -> Any:
-    x_is_zero = x == 0
-    return unbroadcast(g * ans * log(where(x_is_zero, 1.0, x)), shape_of(y))
+    xv = concrete(x)
+    base = where(xv == 0, 1.0, x) if np.any(xv == 0) else x
+    # A constant base, maybe a Python number, takes its log in the result's dtype: NumPy's
+    # float64 log of it would promote a float32 cotangent.
+    log_x = log(base) if x.__class__ is Tracer else np.log(np.asarray(base, dtype=dtype_of(ans)))
+    return unbroadcast(g * ans * log_x, shape_of(y))
 
 
 power = binary(
@@ -94,7 +104,7 @@ power = binary(
     np.power,
     _power_vjp_x,
     _power_vjp_y,
-    "``g * y * x**(y - 1)`` (zero where ``y == 0``) and ``g * x**y * log(x)`` "
+    "``g * y * x**(y - 1)`` (zero where ``x == y == 0``) and ``g * x**y * log(x)`` "
     "(zero where ``x == 0``; NaN for negative ``x``, where the real power has no "
     "derivative in ``y``).",
     traced_impl=operator.pow,
@@ -165,7 +175,8 @@ logaddexp2 = binary(
 
 _UNIT = "np.array([0.3, -0.6])"
 sin = unary("sin", np.sin, lambda g, ans, x: g * cos(x), "``g * cos(x)``.")
-cos = unary("cos", np.cos, lambda g, ans, x: -g * sin(x), "``-g * sin(x)``.")
+# Annotated: sin and sinh refer to these before they are defined.
+cos: Callable[[Any], Any] = unary("cos", np.cos, lambda g, ans, x: -g * sin(x), "``-g * sin(x)``.")
 tan = unary("tan", np.tan, lambda g, ans, x: g * (1 + ans * ans), "``g * (1 + tan(x)**2)``.")
 arcsin = unary(
     "arcsin", np.arcsin, lambda g, ans, x: g / sqrt(1 - x * x), "``g / sqrt(1 - x**2)``.", _UNIT
@@ -189,7 +200,9 @@ hypot = binary(
     "``g * x / hypot(x, y)`` and ``g * y / hypot(x, y)``.",
 )
 sinh = unary("sinh", np.sinh, lambda g, ans, x: g * cosh(x), "``g * cosh(x)``.")
-cosh = unary("cosh", np.cosh, lambda g, ans, x: g * sinh(x), "``g * sinh(x)``.")
+cosh: Callable[[Any], Any] = unary(
+    "cosh", np.cosh, lambda g, ans, x: g * sinh(x), "``g * sinh(x)``."
+)
 tanh = unary("tanh", np.tanh, lambda g, ans, x: g * (1 - ans * ans), "``g * (1 - tanh(x)**2)``.")
 arcsinh = unary(
     "arcsinh", np.arcsinh, lambda g, ans, x: g / sqrt(x * x + 1), "``g / sqrt(x**2 + 1)``."
@@ -212,14 +225,29 @@ sinc = unary(
     "sinc",
     np.sinc,
     lambda g, ans, x: g * _sinc_derivative(x),
-    "``g * (cos(pi x) - sinc(x)) / x`` (zero at 0).",
+    "``g * (cos(pi x) - sinc(x)) / x`` (its Taylor series near 0, so zero at 0 and "
+    "exact higher derivatives there).",
+    "np.array([0.0, 0.3, -1.2])",
 )
+
+# sinc'(x) = sum_k (-1)^k pi^(2k) 2k x^(2k-1) / (2k+1)!, k = 1..4: below |x| = 1e-2 the
+# omitted terms are ~1e-18 relative, while the closed form there cancels to ~1e-12.
+_SINC_SERIES = tuple(
+    (-1) ** k * math.pi ** (2 * k) * 2 * k / math.factorial(2 * k + 1) for k in (1, 2, 3, 4)
+)
+_SINC_SMALL = 1e-2
 
 
 def _sinc_derivative(x: Any) -> Any:
-    is_zero = concrete(x) == 0
-    safe = where(is_zero, 1.0, x)
-    return where(is_zero, 0.0, (cos(math.pi * safe) - sinc(safe)) / safe)
+    small = np.abs(concrete(x)) < _SINC_SMALL
+    safe = where(small, 1.0, x) if np.any(small) else x
+    closed = (cos(math.pi * safe) - sinc(safe)) / safe
+    if not np.any(small):
+        return closed
+    x2 = x * x
+    c1, c2, c3, c4 = _SINC_SERIES
+    series = x * (c1 + x2 * (c2 + x2 * (c3 + x2 * c4)))
+    return where(small, series, closed)
 
 
 # --- selections -------------------------------------------------------------------------
@@ -290,8 +318,18 @@ def _where_xy(x: Any, y: Any, condition: Any) -> Any:
 _WHERE.fn = _where_xy
 
 
-def clip(a: Any, a_min: Any = None, a_max: Any = None) -> Any:
+def clip(
+    a: Any,
+    a_min: Any = None,
+    a_max: Any = None,
+    out: Any = None,
+    *,
+    min: Any = None,  # noqa: A002
+    max: Any = None,  # noqa: A002
+) -> Any:
     """Differentiable ``numpy.clip``; the bounds may be traced too.
+
+    The bounds may also be given as ``min=``/``max=``, as in NumPy 2.
 
     Gradient: ``g`` to ``a`` where it lies within the bounds, otherwise to the
     bound that was applied.
@@ -304,6 +342,15 @@ def clip(a: Any, a_min: Any = None, a_max: Any = None) -> Any:
     >>> fgrad.grad(lambda x: fnp.sum(fnp.clip(x, -1.0, 1.0)))(np.array([-2.0, 0.5, 3.0]))
     array([0., 1., 0.])
     """
+    no_out("clip", out)
+    if min is not None:
+        if a_min is not None:
+            raise TypeError("clip: give the lower bound as a_min or min, not both")
+        a_min = min
+    if max is not None:
+        if a_max is not None:
+            raise TypeError("clip: give the upper bound as a_max or max, not both")
+        a_max = max
     if a_min is None and a_max is None:
         raise ValueError("clip: at least one of a_min and a_max must be given")
     out = a
@@ -343,7 +390,11 @@ isinf = non_differentiable(np.isinf)
 isfinite = non_differentiable(np.isfinite)
 signbit = non_differentiable(np.signbit)
 
-for _np_fn, _fn in [(np.where, where), (np.clip, clip)]:
+_DISPATCH: list[tuple[Callable[..., Any], Callable[..., Any]]] = [
+    (np.where, where),
+    (np.clip, clip),
+]
+for _np_fn, _fn in _DISPATCH:
     register_function(_np_fn, _fn)
 
 __all__ = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 import builtins
 import string
 from collections import namedtuple
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -100,7 +100,10 @@ def _tensordot_vjp_a(g: Any, ans: Any, a: Any, b: Any, axes: Any) -> Any:
     b_free = [i for i in range(b_nd) if i not in b_axes]
     g_b_dims = tuple(range(len(a_free), len(a_free) + len(b_free)))
     out = _tensordot_fn(g, b, (g_b_dims, tuple(b_free)))
-    return _transpose_fn(out, tuple(np.argsort(a_free + list(a_axes))))
+    # ``out`` has a's free axes, then b's contracted axes in ascending order of b's axes;
+    # label each with the axis of ``a`` it was paired with.
+    paired = [a_axes[b_axes.index(j)] for j in sorted(b_axes)]
+    return _transpose_fn(out, tuple(np.argsort(a_free + paired)))
 
 
 def _tensordot_vjp_b(g: Any, ans: Any, a: Any, b: Any, axes: Any) -> Any:
@@ -109,7 +112,9 @@ def _tensordot_vjp_b(g: Any, ans: Any, a: Any, b: Any, axes: Any) -> Any:
     a_free = [i for i in range(a_nd) if i not in a_axes]
     b_free = [i for i in range(b_nd) if i not in b_axes]
     out = _tensordot_fn(a, g, (tuple(a_free), tuple(range(len(a_free)))))
-    return _transpose_fn(out, tuple(np.argsort(list(b_axes) + b_free)))
+    # ``out`` has a's contracted axes in ascending order of a's axes, then b's free axes.
+    paired = [b_axes[a_axes.index(i)] for i in sorted(a_axes)]
+    return _transpose_fn(out, tuple(np.argsort(paired + b_free)))
 
 
 def _tensordot_impl(a: Any, b: Any, axes: Any) -> Any:
@@ -326,15 +331,26 @@ def slogdet(a: Any) -> Any:
     return SlogdetResult(sign, _logabsdet(a))
 
 
+def _solve_transposed(a: Any, b: Any, g: Any) -> Any:
+    """``solve(a.T, g)`` for the cotangent ``g`` of ``solve(a, b)``.
+
+    A 1-D ``b`` is a vector even when ``a`` is batched, but then ``g`` has the
+    batch axes too, and ``solve`` would read a 2-D-or-more ``g`` as matrices.
+    """
+    if ndim_of(b) == 1 and ndim_of(g) > 1:
+        return getitem(solve(_mT(a), expand_dims(g, -1)), (Ellipsis, 0))
+    return solve(_mT(a), g)
+
+
 def _solve_vjp_a(g: Any, ans: Any, a: Any, b: Any) -> Any:
-    gb = solve(_mT(a), g)
+    gb = _solve_transposed(a, b, g)
     if ndim_of(b) == 1:
         return -unbroadcast(expand_dims(gb, -1) * expand_dims(ans, -2), shape_of(a))
     return -unbroadcast(matmul(gb, _mT(ans)), shape_of(a))
 
 
 def _solve_vjp_b(g: Any, ans: Any, a: Any, b: Any) -> Any:
-    return unbroadcast(solve(_mT(a), g), shape_of(b))
+    return unbroadcast(_solve_transposed(a, b, g), shape_of(b))
 
 
 _SOLVE = Primitive("linalg.solve", np.linalg.solve, (_solve_vjp_a, _solve_vjp_b))
@@ -426,7 +442,7 @@ def _matrix_norm(x: Any, ord: Any, axes: tuple[int, ...], keepdims: bool) -> Any
     return reshape(out, tuple(d for i, d in enumerate(shape_of(out)) if i not in axes))
 
 
-for _np_fn, _fn in [
+_DISPATCH: list[tuple[Callable[..., Any], Callable[..., Any]]] = [
     (np.matmul, matmul),
     (np.dot, dot),
     (np.tensordot, tensordot),
@@ -441,13 +457,14 @@ for _np_fn, _fn in [
     (np.linalg.solve, solve),
     (np.linalg.cholesky, cholesky),
     (np.linalg.norm, norm),
-]:
+]
+for _np_fn, _fn in _DISPATCH:
     register_function(_np_fn, _fn)
 
 _A = "np.array([[2.0, 0.5, 0.1], [0.3, 1.5, -0.2], [0.1, 0.4, 1.8]])"
 _B = "np.array([[0.3, -1.2], [2.0, 0.7], [0.5, -0.4]])"
 _V = "np.array([0.3, -1.2, 0.5])"
-for _fn, _what, _gradient, _example in [
+_DOCS: list[tuple[Callable[..., Any], str, str, str]] = [
     (
         matmul,
         "matmul",
@@ -491,7 +508,8 @@ for _fn, _what, _gradient, _example in [
         "through its composition (vector ords and matrix 'fro', 1, inf).",
         f"lambda x: fnp.linalg.norm(x, 1, axis=0), ({_B},)",
     ),
-]:
+]
+for _fn, _what, _gradient, _example in _DOCS:
     document(
         _fn, f"Differentiable ``numpy.{_what}``.", _gradient, f">>> fgrad.check_grads({_example})"
     )

@@ -7,6 +7,7 @@ rule needs it.
 from __future__ import annotations
 
 import builtins
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,7 @@ from fgrad._rules._define import (
 from fgrad._rules.elementwise import _mask, sqrt, where
 from fgrad._rules.structural import (
     _sum_fn,
+    astype,
     broadcast_to,
     getitem,
     reshape,
@@ -86,8 +88,10 @@ _mean = _reduction("mean", _mean_impl, _mean_vjp, np.mean)
 def mean(
     a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False
 ) -> Any:
-    if dtype is not None and a.__class__ is not Tracer:
-        return np.mean(a, axis=axis, dtype=dtype, keepdims=keepdims)
+    if dtype is not None:
+        if a.__class__ is not Tracer:
+            return np.mean(a, axis=axis, dtype=dtype, keepdims=keepdims)
+        a = astype(a, dtype)
     return _mean(a, axis, out, keepdims)
 
 
@@ -104,11 +108,11 @@ def _extreme_vjp(g: Any, ans: Any, x: Any, axis: tuple[int, ...], keepdims: bool
 
 
 def _max_impl(x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
-    return np.maximum.reduce(x, axis=axis, keepdims=keepdims)
+    return np.max(x, axis=axis, keepdims=keepdims)
 
 
 def _min_impl(x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
-    return np.minimum.reduce(x, axis=axis, keepdims=keepdims)
+    return np.min(x, axis=axis, keepdims=keepdims)
 
 
 max = _reduction("max", _max_impl, _extreme_vjp, np.max)  # noqa: A001
@@ -143,7 +147,7 @@ def _prod_vjp(g: Any, ans: Any, x: Any, axis: tuple[int, ...], keepdims: bool) -
 
 
 def _prod_impl(x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
-    return np.multiply.reduce(x, axis=axis, keepdims=keepdims)
+    return np.prod(x, axis=axis, keepdims=keepdims)
 
 
 prod = _reduction("prod", _prod_impl, _prod_vjp, np.prod)
@@ -170,6 +174,8 @@ def var(
     no_out("var", out)
     if a.__class__ is not Tracer:
         return np.var(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims)
+    if dtype is not None:
+        a = astype(a, dtype)
     axes = normalize_axes(axis, a.ndim, "var")
     centred = a - mean(a, axes, keepdims=True)
     n = _count(a.shape, axes)
@@ -187,14 +193,18 @@ def std(
     no_out("std", out)
     if a.__class__ is not Tracer:
         return np.std(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims)
-    return sqrt(var(a, axis, ddof=ddof, keepdims=keepdims))
+    return sqrt(var(a, axis, dtype, ddof=ddof, keepdims=keepdims))
+
+
+# NumPy's stubs want a Literal ``keepdims``; here it is any bool.
+_np_average: Callable[..., Any] = np.average
 
 
 def average(a: Any, axis: Any = None, weights: Any = None, keepdims: bool = False) -> Any:
     if weights is None:
         return mean(a, axis, keepdims=keepdims)
     if a.__class__ is not Tracer and weights.__class__ is not Tracer:
-        return np.average(a, axis=axis, weights=weights, keepdims=keepdims)
+        return _np_average(a, axis=axis, weights=weights, keepdims=keepdims)
     if shape_of(weights) != shape_of(a):
         if axis is None or len(shape_of(weights)) != 1:
             raise ValueError("average: 1-D weights need an int axis; otherwise match a's shape")
@@ -235,6 +245,8 @@ def cumsum(a: Any, axis: int | None = None, dtype: Any = None, out: Any = None) 
     no_out("cumsum", out)
     if a.__class__ is not Tracer:
         return np.cumsum(a, axis=axis, dtype=dtype)
+    if dtype is not None:
+        a = astype(a, dtype)
     if axis is None:
         a = reshape(a, (-1,))
         axis = 0
@@ -280,23 +292,26 @@ def cumprod(a: Any, axis: int | None = None, dtype: Any = None, out: Any = None)
     no_out("cumprod", out)
     if a.__class__ is not Tracer:
         return np.cumprod(a, axis=axis, dtype=dtype)
+    if dtype is not None:
+        a = astype(a, dtype)
     if axis is None:
         a = reshape(a, (-1,))
         axis = 0
     return _cumprod_fn(a, normalize_axes(axis, a.ndim, "cumprod")[0])
 
 
-for _np_fn, _fn in [
+_DISPATCH: list[tuple[Callable[..., Any], Callable[..., Any]]] = [
     (np.var, var),
     (np.std, std),
     (np.average, average),
     (np.cumsum, cumsum),
     (np.cumprod, cumprod),
-]:
+]
+for _np_fn, _fn in _DISPATCH:
     register_function(_np_fn, _fn)
 
 _M = "np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]])"
-for _fn, _summary, _gradient, _example in [
+_DOCS: list[tuple[Callable[..., Any], str, str, str]] = [
     (
         mean,
         "Differentiable ``numpy.mean`` (``axis``, ``keepdims``).",
@@ -351,7 +366,8 @@ for _fn, _summary, _gradient, _example in [
         "exact also when elements are 0 (quadratic-cost path in that case).",
         f"fgrad.check_grads(lambda x: fnp.cumprod(x, axis=1), ({_M},))",
     ),
-]:
+]
+for _fn, _summary, _gradient, _example in _DOCS:
     document(_fn, _summary, _gradient, ">>> " + _example)
 
 __all__ = [

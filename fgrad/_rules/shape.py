@@ -8,7 +8,7 @@ follows from theirs.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -86,7 +86,9 @@ def _atleast(a: Any, n: int) -> Any:
         return reshape(a, (1,))
     if n == 2:
         return reshape(a, (1,) * (2 - len(shape)) + shape)
-    return reshape(a, {0: (1, 1, 1), 1: (1, shape[0], 1), 2: shape + (1,)}[len(shape)])
+    if len(shape) == 2:
+        return reshape(a, shape + (1,))
+    return reshape(a, (1,) + shape + (1,) * (2 - len(shape)))
 
 
 def atleast_1d(*arys: Any) -> Any:
@@ -151,9 +153,10 @@ def array_split(ary: Any, indices_or_sections: Any, axis: int = 0) -> list[Any]:
         bounds = np.concatenate([[0], np.asarray(indices_or_sections), [n]])
     ax = normalize_axes(axis, ndim_of(ary), "split")[0]
     lead = (slice(None),) * ax
+    # Plain slices between consecutive bounds, exactly as numpy.array_split: negative
+    # indices count from the end and a decreasing pair gives an empty piece.
     return [
-        getitem(ary, lead + (slice(int(lo), int(builtins.max(lo, hi))),))
-        for lo, hi in zip(bounds[:-1], bounds[1:])
+        getitem(ary, lead + (slice(int(lo), int(hi)),)) for lo, hi in zip(bounds[:-1], bounds[1:])
     ]
 
 
@@ -252,6 +255,8 @@ def roll(a: Any, shift: Any, axis: Any = None) -> Any:
 # --- pad --------------------------------------------------------------------------------
 
 _INDEX_MODES = ("edge", "reflect", "symmetric", "wrap")
+# NumPy's stubs type ``mode`` as a Literal; here it is any string, checked by NumPy.
+_np_pad: Callable[..., Any] = np.pad
 
 
 def _pad_vjp(g: Any, ans: Any, x: Any, pad_width: Any, constant_values: Any) -> Any:
@@ -277,7 +282,7 @@ _PAD.fn = _pad_fn
 
 def pad(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> Any:
     if array.__class__ is not Tracer:
-        return np.pad(array, pad_width, mode=mode, **kwargs)
+        return _np_pad(array, pad_width, mode=mode, **kwargs)
     shape = array.shape
     widths = tuple(
         tuple(int(w) for w in pair) for pair in np.broadcast_to(pad_width, (len(shape), 2))
@@ -290,7 +295,7 @@ def pad(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> An
     if mode in _INDEX_MODES and not kwargs:
         out = array
         for ax, (lo, hi) in enumerate(widths):
-            index = np.pad(np.arange(shape[ax]), (lo, hi), mode=mode)
+            index = _np_pad(np.arange(shape[ax]), (lo, hi), mode=mode)
             out = getitem(out, (slice(None),) * ax + (index,))
         return out
     raise TypeError(
@@ -395,7 +400,7 @@ digitize = non_differentiable(np.digitize, sample="np.array([0.2, 1.4]), np.arra
 result_type = non_differentiable(np.result_type)
 iscomplexobj = non_differentiable(np.iscomplexobj)
 
-for _np_fn, _fn in [
+_DISPATCH: list[tuple[Callable[..., Any], Callable[..., Any]]] = [
     (np.concatenate, concatenate),
     (np.stack, stack),
     (np.hstack, hstack),
@@ -422,12 +427,13 @@ for _np_fn, _fn in [
     (np.triu, triu),
     (np.tril, tril),
     (np.sort, sort),
-]:
+]
+for _np_fn, _fn in _DISPATCH:
     register_function(_np_fn, _fn)
 
 _M = "np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]])"
 _V = "np.array([0.3, -1.2, 0.5])"
-for _fn, _what, _gradient, _example in [
+_DOCS: list[tuple[Callable[..., Any], str, str, str]] = [
     (
         concatenate,
         "concatenate",
@@ -500,7 +506,8 @@ for _fn, _what, _gradient, _example in [
     (
         pad,
         "pad",
-        "the cotangent of the original region (modes 'constant', 'edge', 'reflect', 'symmetric', 'wrap').",
+        "the cotangent of the original region (modes 'constant', 'edge', 'reflect', "
+        "'symmetric', 'wrap').",
         f"lambda a: fnp.pad(a, ((1, 0), (2, 1)), mode='reflect'), ({_M},)",
     ),
     (
@@ -519,7 +526,8 @@ for _fn, _what, _gradient, _example in [
     (triu, "triu", "the cotangent masked to the triangle.", f"fnp.triu, ({_M},)"),
     (tril, "tril", "the cotangent masked to the triangle.", f"lambda a: fnp.tril(a, 1), ({_M},)"),
     (sort, "sort", "the cotangent scattered back to the original positions.", f"fnp.sort, ({_M},)"),
-]:
+]
+for _fn, _what, _gradient, _example in _DOCS:
     document(
         _fn, f"Differentiable ``numpy.{_what}``.", _gradient, f">>> fgrad.check_grads({_example})"
     )

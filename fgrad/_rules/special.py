@@ -8,6 +8,7 @@ faster and more accurate: ``sigmoid`` never overflows, ``logsumexp`` and
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -141,7 +142,7 @@ def log_softmax(x: Any, axis: Any = -1) -> Any:
 
 
 _X = "np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]])"
-for _fn, _summary, _gradient, _example in [
+_DOCS: list[tuple[Callable[..., Any], str, str, str]] = [
     (
         sigmoid,
         "Logistic sigmoid ``1 / (1 + exp(-x))``, without overflow for any ``x``.",
@@ -178,7 +179,8 @@ for _fn, _summary, _gradient, _example in [
         "through its composition.",
         f"fgrad.check_grads(fgrad.nn.log_softmax, ({_X},))",
     ),
-]:
-    document(_fn, _summary, _gradient, ">>> " + _example)
+]
+for _fn, _summary, _gradient, _example in _DOCS:
+    document(_fn, _summary, _gradient, ">>> import fgrad.nn\n>>> " + _example)
 
 __all__ = ["log_softmax", "logsumexp", "relu", "sigmoid", "softmax", "softplus"]

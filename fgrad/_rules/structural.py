@@ -8,6 +8,7 @@ rule reduces a broadcast cotangent with :func:`unbroadcast`, defined here.
 from __future__ import annotations
 
 import builtins
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -27,7 +28,7 @@ from fgrad._rules._define import (
 
 
 def _sum_impl(x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
-    return np.add.reduce(x, axis=axis, keepdims=keepdims)
+    return np.sum(x, axis=axis, keepdims=keepdims)
 
 
 def _sum_vjp(g: Any, ans: Any, x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
@@ -323,7 +324,7 @@ def take_along_axis(arr: Any, indices: Any, axis: int | None) -> Any:
     return getitem(arr, full)
 
 
-for _np_fn, _fn in [
+_DISPATCH: list[tuple[Callable[..., Any], Callable[..., Any]]] = [
     (np.sum, sum),
     (np.broadcast_to, broadcast_to),
     (np.reshape, reshape),
@@ -335,7 +336,8 @@ for _np_fn, _fn in [
     (np.squeeze, squeeze),
     (np.take, take),
     (np.take_along_axis, take_along_axis),
-]:
+]
+for _np_fn, _fn in _DISPATCH:
     register_function(_np_fn, _fn)
 
 _SAMPLE_2x3 = "np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]])"

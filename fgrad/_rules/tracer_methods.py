@@ -92,15 +92,15 @@ def _direct(fn: Any) -> Any:
 
 
 def _reshape_method(self: Tracer, *shape: Any, order: str = "C") -> Any:
-    if len(shape) == 1 and not isinstance(shape[0], int):
+    if len(shape) == 1 and np.ndim(shape[0]) != 0:
         shape = tuple(shape[0])
     return st.reshape(self, shape, order)
 
 
 def _transpose_method(self: Tracer, *axes: Any) -> Any:
-    if not axes:
+    if not axes or (len(axes) == 1 and axes[0] is None):
         return st.transpose(self)
-    if len(axes) == 1 and not isinstance(axes[0], int):
+    if len(axes) == 1 and np.ndim(axes[0]) != 0:
         axes = tuple(axes[0])
     return st.transpose(self, axes)
 

@@ -1,0 +1,411 @@
+"""Unmodified NumPy code on traced arrays: dispatch, refusals and ndarray-like tracers.
+
+A NumPy ufunc or function called on a tracer is routed to its ``fgrad.numpy``
+rule (``__array_ufunc__``/``__array_function__``), a function without a rule
+raises ``TypeError``, functions without a gradient return plain NumPy values,
+and anything that would silently drop a gradient (conversion to an ndarray,
+in-place writes) raises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+import fgrad
+import fgrad.numpy as fnp
+
+X = np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]])
+W = np.array([[0.5, -1.0], [1.5, 0.3], [-0.2, 0.8]])
+V = np.array([1.0, -2.0])
+
+
+# --- NumPy calls differentiate like their fgrad.numpy counterparts ------------------------
+
+DISPATCH: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
+    "tanh": (lambda t: np.sum(np.tanh(t)), lambda t: fnp.sum(fnp.tanh(t))),
+    "sum_axis0": (
+        lambda t: np.sum(np.sum(t, axis=0) ** 2),
+        lambda t: fnp.sum(fnp.sum(t, axis=0) ** 2),
+    ),
+    "dot": (lambda t: np.sum(np.dot(V, t) ** 2), lambda t: fnp.sum(fnp.dot(V, t) ** 2)),
+    "matmul_tracer_left": (
+        lambda t: np.sum(np.sin(t @ W)),
+        lambda t: fnp.sum(fnp.sin(fnp.matmul(t, W))),
+    ),
+    "matmul_ndarray_left": (
+        lambda t: np.sum(np.sin(W.T @ t.T)),
+        lambda t: fnp.sum(fnp.sin(fnp.matmul(W.T, fnp.transpose(t)))),
+    ),
+    "numpy_scalar_left": (
+        lambda t: np.sum(np.float64(2.0) * t * t),
+        lambda t: fnp.sum(fnp.multiply(2.0, t * t)),
+    ),
+    "concatenate": (
+        lambda t: np.sum(np.cos(np.concatenate([t, W.T], axis=0))),
+        lambda t: fnp.sum(fnp.cos(fnp.concatenate([t, W.T], axis=0))),
+    ),
+    "linalg_norm": (lambda t: np.linalg.norm(t), lambda t: fnp.linalg.norm(t)),
+    "where": (
+        lambda t: np.sum(np.where(t > 0, t, 0) ** 2),
+        lambda t: fnp.sum(fnp.where(t > 0, t, 0) ** 2),
+    ),
+    "mean": (lambda t: np.mean(np.exp(t)), lambda t: fnp.mean(fnp.exp(t))),
+    "exp_method_sum": (lambda t: np.exp(t).sum(), lambda t: fnp.sum(fnp.exp(t))),
+    "max_axis": (lambda t: np.max(t, axis=1).sum(), lambda t: fnp.sum(fnp.max(t, axis=1))),
+    "clip_keywords": (
+        lambda t: np.clip(t, min=-0.45, max=0.45).sum(),
+        lambda t: fnp.sum(fnp.clip(t, -0.45, 0.45)),
+    ),
+    "einsum": (
+        lambda t: np.einsum("ij,jk->", t, W),
+        lambda t: fnp.einsum("ij,jk->", t, W),
+    ),
+    "reshape_transpose": (
+        lambda t: np.sum(np.transpose(np.reshape(t, (3, 2))) * np.arange(6.0).reshape(2, 3)),
+        lambda t: fnp.sum(fnp.transpose(fnp.reshape(t, (3, 2))) * np.arange(6.0).reshape(2, 3)),
+    ),
+}
+
+
+@pytest.mark.parametrize(("numpy_fun", "fgrad_fun"), DISPATCH.values(), ids=DISPATCH.keys())
+def test_numpy_calls_differentiate_like_fgrad_numpy(numpy_fun: Any, fgrad_fun: Any) -> None:
+    value, grad = fgrad.value_and_grad(numpy_fun)(X)
+    expected_value, expected_grad = fgrad.value_and_grad(fgrad_fun)(X)
+    np.testing.assert_allclose(value, expected_value, rtol=1e-15)
+    np.testing.assert_allclose(grad, expected_grad, rtol=1e-15)
+    fgrad.check_grads(numpy_fun, (X,), order=2)
+
+
+# --- NumPy functions without a rule refuse --------------------------------------------------
+
+NO_RULE: dict[str, tuple[Callable[[Any], Any], str]] = {
+    "fft": (lambda t: np.fft.fft(t), "numpy.fft.fft"),
+    "svd": (lambda t: np.linalg.svd(t), "numpy.linalg.svd"),
+    "add_reduce": (lambda t: np.add.reduce(t), "numpy.add.reduce"),
+    "multiply_outer": (lambda t: np.multiply.outer(t, t), "numpy.multiply.outer"),
+    "convolve": (lambda t: np.convolve(t[0], t[1]), "numpy.convolve"),
+    "interp": (lambda t: np.interp(t, [0.0, 1.0], [0.0, 2.0]), "numpy.interp"),
+}
+
+
+@pytest.mark.parametrize(("fun", "name"), NO_RULE.values(), ids=NO_RULE.keys())
+def test_numpy_function_without_rule_raises(fun: Any, name: str) -> None:
+    with pytest.raises(TypeError, match="custom_vjp") as info:
+        fgrad.grad(lambda t: fnp.sum(fun(t)))(X)
+    message = str(info.value)
+    assert name in message
+    assert "fgrad.numpy" in message
+
+
+def test_matrix_norm_without_rule_raises() -> None:
+    with pytest.raises(TypeError, match=r"ord=2.*custom_vjp"):
+        fgrad.grad(lambda t: np.linalg.norm(t, 2))(X)
+
+
+# --- functions without a gradient return plain NumPy values ---------------------------------
+
+PASS_THROUGH: dict[str, Callable[[Any], Any]] = {
+    "argmax": np.argmax,
+    "argmin_axis": lambda t: np.argmin(t, axis=1),
+    "argsort": np.argsort,
+    "greater": lambda t: t > 0,
+    "less_equal_ufunc": lambda t: np.less_equal(t, 0.5),
+    "equal": lambda t: t == t,
+    "floor": np.floor,
+    "ceil": np.ceil,
+    "round": np.round,
+    "round_method": lambda t: t.round(1),
+    "sign": np.sign,
+    "shape": np.shape,
+    "ndim": np.ndim,
+    "size": np.size,
+    "zeros_like": np.zeros_like,
+    "ones_like": np.ones_like,
+    "full_like": lambda t: np.full_like(t, 7.0),
+    "isnan": np.isnan,
+    "isfinite": np.isfinite,
+    "nonzero": lambda t: np.nonzero(t > 0),
+    "count_nonzero": lambda t: np.count_nonzero(t > 0),
+    "allclose": lambda t: np.allclose(t, 0.0),
+    "unique": np.unique,
+    "searchsorted": lambda t: np.searchsorted(np.sort(X[0]), t[0]),
+}
+
+
+def _has_tracer(obj: Any) -> bool:
+    if isinstance(obj, fgrad.Tracer):
+        return True
+    if isinstance(obj, (tuple, list)):
+        return any(_has_tracer(o) for o in obj)
+    return False
+
+
+def _equal(a: Any, b: Any) -> bool:
+    if isinstance(a, tuple):
+        return isinstance(b, tuple) and len(a) == len(b) and all(map(_equal, a, b))
+    if isinstance(a, np.dtype):
+        return a == b
+    return type(a) is type(b) and bool(np.array_equal(a, b))
+
+
+@pytest.mark.parametrize("fun", PASS_THROUGH.values(), ids=PASS_THROUGH.keys())
+def test_non_differentiable_functions_return_plain_values(fun: Any) -> None:
+    seen = []
+
+    def f(t: Any) -> Any:
+        seen.append(fun(t))
+        return fnp.sum(t * t)
+
+    np.testing.assert_allclose(fgrad.grad(f)(X), 2 * X)
+    (result,) = seen
+    assert not _has_tracer(result)
+    assert _equal(result, fun(X))
+
+
+# Every function of fgrad.numpy without a gradient, and how to call it on a tracer ``t``
+# (``f`` is the fgrad.numpy function or, for the expected value, NumPy's).
+NON_DIFFERENTIABLE: dict[str, Callable[[Any, Any], Any]] = {
+    "all": lambda f, t: f(t > 0, axis=0),
+    "allclose": lambda f, t: f(t, 0.5),
+    "any": lambda f, t: f(t > 0),
+    "argmax": lambda f, t: f(t, axis=1),
+    "argmin": lambda f, t: f(t),
+    "argsort": lambda f, t: f(t, axis=0),
+    "around": lambda f, t: f(t, 1),
+    "array_equal": lambda f, t: f(t, t),
+    "ceil": lambda f, t: f(t),
+    "count_nonzero": lambda f, t: f(t > 0),
+    "digitize": lambda f, t: f(t, np.array([0.0, 1.0])),
+    "empty_like": lambda f, t: f(t).shape,
+    "equal": lambda f, t: f(t, 0.5),
+    "fix": lambda f, t: f(t),
+    "flatnonzero": lambda f, t: f(t > 0),
+    "floor": lambda f, t: f(t),
+    "floor_divide": lambda f, t: f(t, 0.3),
+    "full_like": lambda f, t: f(t, 7.0),
+    "greater": lambda f, t: f(t, 0.5),
+    "greater_equal": lambda f, t: f(0.5, t),
+    "heaviside": lambda f, t: f(t, 0.5),
+    "histogram": lambda f, t: f(t, bins=3),
+    "isclose": lambda f, t: f(t, 0.5),
+    "iscomplexobj": lambda f, t: f(t),
+    "isfinite": lambda f, t: f(t),
+    "isinf": lambda f, t: f(t),
+    "isnan": lambda f, t: f(t),
+    "less": lambda f, t: f(t, 0.5),
+    "less_equal": lambda f, t: f(t, 0.5),
+    "logical_and": lambda f, t: f(t > 0, t < 1),
+    "logical_not": lambda f, t: f(t > 0),
+    "logical_or": lambda f, t: f(t > 0, t < -1),
+    "logical_xor": lambda f, t: f(t > 0, t < 1),
+    "ndim": lambda f, t: f(t),
+    "nonzero": lambda f, t: f(t > 0),
+    "not_equal": lambda f, t: f(t, 0.5),
+    "ones_like": lambda f, t: f(t),
+    "result_type": lambda f, t: f(t, np.float32),
+    "rint": lambda f, t: f(t),
+    "round": lambda f, t: f(t, 1),
+    "searchsorted": lambda f, t: f(np.array([-1.0, 0.0, 1.0]), t),
+    "shape": lambda f, t: f(t),
+    "sign": lambda f, t: f(t),
+    "signbit": lambda f, t: f(t),
+    "size": lambda f, t: f(t),
+    "trunc": lambda f, t: f(t),
+    "unique": lambda f, t: f(t),
+    "zeros_like": lambda f, t: f(t),
+}
+_PLAIN_MARK = "the result is a plain NumPy value"
+
+
+def test_non_differentiable_list_is_complete() -> None:
+    marked = {n for n in fnp.__all__ if _PLAIN_MARK in (getattr(fnp, n).__doc__ or "")}
+    assert marked == set(NON_DIFFERENTIABLE)
+
+
+@pytest.mark.parametrize(
+    ("name", "call"), NON_DIFFERENTIABLE.items(), ids=NON_DIFFERENTIABLE.keys()
+)
+def test_fgrad_numpy_non_differentiable_functions_untrace(name: str, call: Any) -> None:
+    seen = []
+
+    def f(t: Any) -> Any:
+        seen.append(call(getattr(fnp, name), t))
+        return fnp.sum(t)
+
+    np.testing.assert_array_equal(fgrad.grad(f)(X), np.ones_like(X))
+    (result,) = seen
+    assert not _has_tracer(result)
+    assert _equal(result, call(getattr(np, name), X))
+
+
+# --- refusals of gradient-dropping operations --------------------------------------------
+
+
+def _inside_grad(action: Callable[[Any], Any]) -> None:
+    def f(t: Any) -> Any:
+        action(t)
+        return fnp.sum(t)
+
+    fgrad.grad(f)(X)
+
+
+@pytest.mark.parametrize(
+    "action",
+    [
+        pytest.param(np.asarray, id="asarray"),
+        pytest.param(np.array, id="array"),
+        pytest.param(lambda t: np.asarray(t, dtype=np.float64), id="asarray_dtype"),
+    ],
+)
+def test_conversion_to_ndarray_raises(action: Any) -> None:
+    with pytest.raises(TypeError, match="stop_gradient"):
+        _inside_grad(action)
+
+
+def _assign_all(t: Any) -> None:
+    a = np.zeros((2, 3))
+    a[...] = t
+
+
+def _assign_row(t: Any) -> None:
+    a = np.zeros((2, 3))
+    a[0] = t[1]
+
+
+def _assign_element(t: Any) -> None:
+    a = np.zeros(3)
+    a[0] = t[0, 0]
+
+
+@pytest.mark.parametrize(
+    "action",
+    [
+        pytest.param(_assign_all, id="ellipsis"),
+        pytest.param(_assign_row, id="row"),
+        pytest.param(
+            _assign_element,
+            id="element",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="core bug: NumPy stores a 0-d tracer through Tracer.__float__ "
+                "(fgrad/_core.py), silently dropping its gradient",
+            ),
+        ),
+    ],
+)
+def test_assignment_of_tracer_into_ndarray_raises(action: Any) -> None:
+    with pytest.raises(TypeError, match="gradient"):
+        _inside_grad(action)
+
+
+@pytest.mark.parametrize(
+    "action",
+    [
+        pytest.param(lambda t: t.__setitem__(0, 1.0), id="int"),
+        pytest.param(lambda t: t.__setitem__((Ellipsis, 1), 1.0), id="ellipsis"),
+        pytest.param(lambda t: t.__setitem__(t > 0, 0.0), id="mask"),
+    ],
+)
+def test_assignment_into_tracer_raises(action: Any) -> None:
+    with pytest.raises(TypeError, match="not differentiable"):
+        _inside_grad(action)
+
+
+@pytest.mark.parametrize(
+    "action",
+    [
+        pytest.param(lambda t: np.add(np.zeros((2, 3)), t, out=np.zeros((2, 3))), id="ufunc"),
+        pytest.param(lambda t: np.exp(t, out=np.zeros((2, 3))), id="unary_ufunc"),
+        pytest.param(lambda t: np.sum(t, axis=0, out=np.zeros(3)), id="sum"),
+        pytest.param(lambda t: np.dot(t, W, out=np.zeros((2, 2))), id="dot"),
+        pytest.param(lambda t: np.clip(t, 0.0, 1.0, out=np.zeros((2, 3))), id="clip"),
+    ],
+)
+def test_out_argument_raises(action: Any) -> None:
+    with pytest.raises(TypeError, match="out="):
+        _inside_grad(action)
+
+
+def test_out_argument_into_the_input_raises() -> None:
+    def f(t: Any) -> Any:
+        a = np.ones((2, 3))
+        np.add(a, t, out=a)
+        return fnp.sum(t)
+
+    with pytest.raises(TypeError, match="in-place"):
+        fgrad.grad(f)(X)
+
+
+# --- tracers behave like ndarrays -----------------------------------------------------------
+
+
+def test_tracer_attributes() -> None:
+    def f(t: Any) -> Any:
+        assert t.shape == (2, 3)
+        assert t.ndim == 2
+        assert t.dtype == np.float64
+        assert t.size == 6
+        assert len(t) == 2
+        assert t.T.shape == (3, 2)
+        assert t.transpose().shape == (3, 2)
+        assert t.transpose(1, 0).shape == (3, 2)
+        assert t.transpose((1, 0)).shape == (3, 2)
+        return fnp.sum(t)
+
+    fgrad.grad(f)(X)
+
+
+METHODS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
+    "T": (lambda t: (t.T @ V).sum(), lambda t: fnp.sum(fnp.matmul(fnp.transpose(t), V))),
+    "iteration": (
+        lambda t: sum(k * row.sum() for k, row in enumerate(t, 1)),
+        lambda t: fnp.sum(t * np.array([[1.0], [2.0]])),
+    ),
+    "sum": (lambda t: (t.sum(axis=0) ** 2).sum(), lambda t: fnp.sum(fnp.sum(t, axis=0) ** 2)),
+    "mean": (lambda t: t.mean() ** 2, lambda t: fnp.mean(t) ** 2),
+    "reshape_varargs": (
+        lambda t: (t.reshape(3, 2) @ V).sum(),
+        lambda t: fnp.sum(fnp.matmul(fnp.reshape(t, (3, 2)), V)),
+    ),
+    "reshape_tuple": (
+        lambda t: (t.reshape((3, 2)) @ V).sum(),
+        lambda t: fnp.sum(fnp.matmul(fnp.reshape(t, (3, 2)), V)),
+    ),
+    "reshape_numpy_int": (
+        lambda t: (t.reshape(np.int64(6)) ** 2).sum(),
+        lambda t: fnp.sum(fnp.reshape(t, (6,)) ** 2),
+    ),
+    "transpose": (
+        lambda t: (t.transpose() @ V).sum(),
+        lambda t: fnp.sum(fnp.matmul(fnp.transpose(t), V)),
+    ),
+    "dot": (lambda t: (t.dot(W) ** 2).sum(), lambda t: fnp.sum(fnp.dot(t, W) ** 2)),
+    "max": (lambda t: t.max() + t.max(axis=0).sum(), lambda t: fnp.max(t) + fnp.sum(fnp.max(t, 0))),
+    "astype": (
+        lambda t: (t.astype(np.float32) * t).astype(np.float64).sum(),
+        lambda t: fnp.sum(fnp.astype(fnp.astype(t, np.float32) * t, np.float64)),
+    ),
+    "clip": (
+        lambda t: (t.clip(-0.5, 0.5) * t).sum(),
+        lambda t: fnp.sum(fnp.clip(t, -0.5, 0.5) * t),
+    ),
+    "clip_keywords": (lambda t: t.clip(max=0.5).sum(), lambda t: fnp.sum(fnp.clip(t, None, 0.5))),
+}
+
+
+@pytest.mark.parametrize(("method_fun", "fgrad_fun"), METHODS.values(), ids=METHODS.keys())
+def test_tracer_methods_differentiate(method_fun: Any, fgrad_fun: Any) -> None:
+    value, grad = fgrad.value_and_grad(method_fun)(X)
+    expected_value, expected_grad = fgrad.value_and_grad(fgrad_fun)(X)
+    np.testing.assert_allclose(value, expected_value, rtol=1e-6)
+    np.testing.assert_allclose(grad, expected_grad, rtol=1e-15)
+    assert grad.dtype == np.float64
+
+
+def test_len_of_0d_tracer_raises() -> None:
+    with pytest.raises(TypeError, match="0-d"):
+        fgrad.grad(lambda t: len(t) * t)(1.0)

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from fgrad._core import NO_PARAMS, Primitive, Tracer, bind1, bind2, concrete, peek
+from fgrad._core import NO_PARAMS, Primitive, Tracer, bind1, bind2, bindn, concrete, detach, peek
 
 UFUNC_RULES: dict[Any, Callable[..., Any]] = {}
 FUNCTION_RULES: dict[Any, Callable[..., Any]] = {}
@@ -107,12 +107,19 @@ def non_differentiable(
 ) -> Callable[..., Any]:
     """Wrap a NumPy function whose result carries no gradient.
 
-    Tracers among the arguments (also inside lists and tuples) are replaced by
-    their values, and the plain NumPy result is returned.
+    Differentiation tracers among the arguments are replaced by their values and
+    the plain NumPy result is returned. Under ``fgrad.jit`` the call is recorded
+    instead (so a replay recomputes it rather than reusing a stale value).
     """
     fn_name = name or numpy_fn.__name__
+    prim = Primitive(fn_name, numpy_fn)
 
     def fn(*args: Any, **kwargs: Any) -> Any:
+        args = tuple(detach(a) for a in args)
+        if any(a.__class__ is Tracer for a in args) and not any(
+            v.__class__ is Tracer for v in kwargs.values()
+        ):
+            return bindn(prim, args, kwargs)
         return numpy_fn(*[strip(a) for a in args], **{k: strip(v) for k, v in kwargs.items()})
 
     fn.__name__ = fn.__qualname__ = fn_name

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from fgrad._core import Primitive, Tracer, bind2, concrete
+from fgrad._core import NO_PARAMS, Primitive, Tracer, bindn, concrete, detach
 from fgrad._rules._define import (
     binary,
     dtype_of,
@@ -26,10 +26,15 @@ from fgrad._rules._define import (
     shape_of,
     unary,
 )
-from fgrad._rules.structural import unbroadcast
+from fgrad._rules.structural import astype, unbroadcast
 
 _LN2 = math.log(2.0)
 _LN10 = math.log(10.0)
+
+
+def any_true(condition: Any) -> bool:
+    """Whether any element of a boolean array (maybe traced) is true: a value read."""
+    return bool(np.any(concrete(condition)))
 
 
 def _mask(condition: Any, like: Any) -> Any:
@@ -37,6 +42,8 @@ def _mask(condition: Any, like: Any) -> Any:
     dtype = dtype_of(like)
     if not np.issubdtype(dtype, np.inexact):
         dtype = np.dtype(np.float64)
+    if condition.__class__ is Tracer:
+        return astype(condition, dtype)
     return np.asarray(condition, dtype=dtype)
 
 
@@ -81,18 +88,22 @@ def _power_vjp_x(g: Any, ans: Any, x: Any, y: Any) -> Any:
     if y.__class__ is not Tracer and np.ndim(y) == 0:
         if y == 0:
             return unbroadcast(g * 0.0, shape_of(x))
+        if y == 1:
+            return unbroadcast(g, shape_of(x))
+        if y == 2:
+            return unbroadcast(g * (2 * x), shape_of(x))
         return unbroadcast(g * (y * power(x, y - 1)), shape_of(x))
     # ``y * x**(y - 1)``. Only where x and y are both 0 is this ``0 * inf``; there x**0 is
     # constant in x, so use base 1 (giving 0). Masking on ``y == 0`` alone would also cut
     # the dependence on ``y`` of this derivative (d/dy at y = 0 is 1/x, not 0).
-    both_zero = (concrete(x) == 0) & (concrete(y) == 0)
-    base = where(both_zero, 1.0, x) if np.any(both_zero) else x
+    both_zero = logical_and(equal(detach(x), 0), equal(detach(y), 0))
+    base = where(both_zero, 1.0, x) if any_true(both_zero) else x
     return unbroadcast(g * (y * power(base, y - 1)), shape_of(x))
 
 
 def _power_vjp_y(g: Any, ans: Any, x: Any, y: Any) -> Any:
-    xv = concrete(x)
-    base = where(xv == 0, 1.0, x) if np.any(xv == 0) else x
+    x_zero = equal(detach(x), 0)
+    base = where(x_zero, 1.0, x) if any_true(x_zero) else x
     # A constant base, maybe a Python number, takes its log in the result's dtype: NumPy's
     # float64 log of it would promote a float32 cotangent.
     log_x = log(base) if x.__class__ is Tracer else np.log(np.asarray(base, dtype=dtype_of(ans)))
@@ -112,7 +123,7 @@ power = binary(
 
 
 def _mod_vjp_y(g: Any, ans: Any, x: Any, y: Any) -> Any:
-    return unbroadcast(-g * np.floor_divide(concrete(x), concrete(y)), shape_of(y))
+    return unbroadcast(-g * floor_divide(detach(x), detach(y)), shape_of(y))
 
 
 mod = binary(
@@ -138,7 +149,7 @@ cbrt = unary("cbrt", np.cbrt, lambda g, ans, x: g / (3 * ans * ans), "``g / (3 *
 absolute = unary(
     "absolute",
     np.absolute,
-    lambda g, ans, x: g * np.sign(concrete(x)).astype(dtype_of(g), copy=False),
+    lambda g, ans, x: g * _mask(sign(detach(x)), g),
     "``g * sign(x)`` (zero at 0).",
 )
 abs = absolute  # noqa: A001
@@ -255,9 +266,9 @@ def _sinc_derivative(x: Any) -> Any:
 
 def _select_vjp(pick_x: bool) -> Any:
     def vjp(g: Any, ans: Any, x: Any, y: Any) -> Any:
-        xv, yv, av = concrete(x), concrete(y), concrete(ans)
+        xv, yv, av = detach(x), detach(y), detach(ans)
         mine, other = (xv, yv) if pick_x else (yv, xv)
-        share = _mask(mine == av, g) / (1 + _mask((mine == other), g))
+        share = _mask(equal(mine, av), g) / (1 + _mask(equal(mine, other), g))
         return unbroadcast(g * share, shape_of(x if pick_x else y))
 
     return vjp
@@ -284,38 +295,32 @@ def where(condition: Any, x: Any = None, y: Any = None) -> Any:
     >>> fgrad.grad(lambda x: fnp.sum(fnp.where(x > 0, x, 2 * x)))(np.array([-1.0, 3.0]))
     array([2., 1.])
     """
-    condition = concrete(condition)
+    condition = detach(condition)
     if x is None and y is None:
-        return np.where(condition)
+        return np.where(concrete(condition))
     if x is None or y is None:
         raise ValueError("where: either both or neither of x and y should be given")
-    if x.__class__ is not Tracer and y.__class__ is not Tracer:
-        return np.where(condition, x, y)
-    return _where_xy(x, y, condition)
+    return _where3(condition, x, y)
 
 
-def _where_vjp_x(g: Any, ans: Any, x: Any, y: Any, condition: Any) -> Any:
+def _where_vjp_x(g: Any, ans: Any, condition: Any, x: Any, y: Any) -> Any:
     return unbroadcast(g * _mask(condition, g), shape_of(x))
 
 
-def _where_vjp_y(g: Any, ans: Any, x: Any, y: Any, condition: Any) -> Any:
-    return unbroadcast(g * _mask(~np.asarray(condition, dtype=bool), g), shape_of(y))
+def _where_vjp_y(g: Any, ans: Any, condition: Any, x: Any, y: Any) -> Any:
+    return unbroadcast(g * _mask(logical_not(condition), g), shape_of(y))
 
 
-def _where_impl(x: Any, y: Any, condition: Any) -> Any:
+_WHERE = Primitive("where", np.where, (None, _where_vjp_x, _where_vjp_y))
+
+
+def _where3(condition: Any, x: Any, y: Any) -> Any:
+    if condition.__class__ is Tracer or x.__class__ is Tracer or y.__class__ is Tracer:
+        return bindn(_WHERE, (condition, x, y), NO_PARAMS)
     return np.where(condition, x, y)
 
 
-_WHERE = Primitive("where", _where_impl, (_where_vjp_x, _where_vjp_y))
-
-
-def _where_xy(x: Any, y: Any, condition: Any) -> Any:
-    if x.__class__ is Tracer or y.__class__ is Tracer:
-        return bind2(_WHERE, x, y, {"condition": condition})
-    return np.where(condition, x, y)
-
-
-_WHERE.fn = _where_xy
+_WHERE.fn = _where3
 
 
 def clip(
@@ -355,9 +360,9 @@ def clip(
         raise ValueError("clip: at least one of a_min and a_max must be given")
     out = a
     if a_min is not None:
-        out = where(concrete(out) < concrete(a_min), a_min, out)
+        out = where(less(detach(out), detach(a_min)), a_min, out)
     if a_max is not None:
-        out = where(concrete(out) > concrete(a_max), a_max, out)
+        out = where(greater(detach(out), detach(a_max)), a_max, out)
     if out.__class__ is not Tracer:
         return np.clip(a, a_min, a_max)
     return out

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from fgrad._core import Primitive, Tracer, bind1, concrete
+from fgrad._core import Primitive, Tracer, bind1, concrete, detach
 from fgrad._rules._define import (
     document,
     dtype_of,
@@ -21,7 +21,7 @@ from fgrad._rules._define import (
     register_function,
     shape_of,
 )
-from fgrad._rules.elementwise import _mask, sqrt, where
+from fgrad._rules.elementwise import _mask, equal, sqrt, where
 from fgrad._rules.structural import (
     _sum_fn,
     astype,
@@ -102,8 +102,8 @@ register_function(np.mean, mean)
 
 def _extreme_vjp(g: Any, ans: Any, x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
     kept = _kept_shape(shape_of(x), axis)
-    hit = concrete(x) == np.reshape(concrete(ans), kept)
-    share = _mask(hit, g) / _mask(hit, g).sum(axis=axis, keepdims=True)
+    hit = _mask(equal(detach(x), reshape(detach(ans), kept)), g)
+    share = hit / _sum_fn(hit, axis, True)
     return _keep(g, x, axis, keepdims) * share
 
 

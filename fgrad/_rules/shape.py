@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from fgrad._core import Primitive, Tracer, bind1, bindn, concrete
+from fgrad._core import Primitive, Tracer, bind1, bindn, concrete, detach
 from fgrad._rules._define import (
     document,
     ndim_of,
@@ -371,7 +371,7 @@ def sort(a: Any, axis: int | None = -1, kind: Any = None, order: Any = None) -> 
     if axis is None:
         a = reshape(a, (-1,))
         axis = -1
-    order_idx = np.argsort(concrete(a), axis=axis, kind=kind)
+    order_idx = argsort(detach(a), axis=axis, kind=kind)
     return take_along_axis(a, order_idx, axis)
 
 

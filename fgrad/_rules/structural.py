@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from fgrad._core import Primitive, Tracer, bind1, concrete
+from fgrad._core import Primitive, Tracer, bind1, bindn, concrete, detach
 from fgrad._rules._define import (
     document,
     dtype_of,
@@ -289,8 +289,9 @@ _GETITEM.fn = _getitem_fn
 
 
 def _plain_index(index: Any) -> Any:
+    """The index without differentiation tracers; a replaying trace's tracers stay."""
     if index.__class__ is Tracer:
-        return concrete(index)
+        return detach(index)
     if isinstance(index, tuple):
         return tuple(_plain_index(i) for i in index)
     if isinstance(index, list):
@@ -298,28 +299,104 @@ def _plain_index(index: Any) -> Any:
     return index
 
 
+def _rebuild_index(template: tuple[Any, ...], arrays: tuple[Any, ...]) -> Any:
+    parts = tuple(arrays[v] if is_array else v for is_array, v in template)
+    return parts if len(parts) != 1 or template[0][0] is None else parts[0]
+
+
+def _gather_impl(x: Any, *arrays: Any, template: tuple[Any, ...]) -> Any:
+    return x[_rebuild_index(template, arrays)]
+
+
+def _gather_vjp(
+    g: Any, ans: Any, args: tuple[Any, ...], params: dict[str, Any], argnums: Any
+) -> list[Any]:
+    x, arrays = args[0], args[1:]
+    return [
+        _scatter_fn(g, *arrays, shape=shape_of(x), **params) if k == 0 else None for k in argnums
+    ]
+
+
+def _scatter_impl(g: Any, *arrays: Any, shape: tuple[int, ...], template: tuple[Any, ...]) -> Any:
+    out = np.zeros(shape, dtype=np.result_type(g))
+    np.add.at(out, _rebuild_index(template, arrays), g)
+    return out
+
+
+def _scatter_vjp(
+    ct: Any, ans: Any, args: tuple[Any, ...], params: dict[str, Any], argnums: Any
+) -> list[Any]:
+    arrays = args[1:]
+    template = params["template"]
+    return [_gather_fn(ct, *arrays, template=template) if k == 0 else None for k in argnums]
+
+
+_GATHER = Primitive("gather", _gather_impl, vjp_joint=_gather_vjp)
+_SCATTER = Primitive("scatter_add", _scatter_impl, vjp_joint=_scatter_vjp)
+
+
+def _gather_fn(x: Any, *arrays: Any, template: tuple[Any, ...]) -> Any:
+    return bindn(_GATHER, (x, *arrays), {"template": template})
+
+
+def _scatter_fn(g: Any, *arrays: Any, shape: tuple[int, ...], template: tuple[Any, ...]) -> Any:
+    return bindn(_SCATTER, (g, *arrays), {"shape": shape, "template": template})
+
+
+_GATHER.fn = _gather_fn
+_SCATTER.fn = _scatter_fn
+
+
 def getitem(x: Any, index: Any) -> Any:
-    """``x[index]`` for any NumPy index; the VJP scatter-adds into zeros."""
+    """``x[index]`` for any NumPy index; the VJP scatter-adds into zeros.
+
+    Index arrays computed under ``fgrad.jit`` are recorded as arguments (a
+    gather), so replays use the current indices.
+    """
     index = _plain_index(index)
+    parts = index if isinstance(index, tuple) else (index,)
+    if builtins.any(p.__class__ is Tracer for p in parts):
+        arrays = []
+        template = []
+        for p in parts:
+            if p.__class__ is Tracer:
+                template.append((True, len(arrays)))
+                arrays.append(p)
+            else:
+                template.append((False, p))
+        if not isinstance(index, tuple):
+            template[0] = (None, template[0][1])
+            template = [(True, 0)] if template[0][0] is None else template
+        return _gather_fn(
+            x, *arrays, template=tuple(template) if isinstance(index, tuple) else ((None, 0),)
+        )
     return _getitem_fn(x, index, _is_basic_index(index))
 
 
 def take(a: Any, indices: Any, axis: int | None = None) -> Any:
+    indices = detach(indices)
+    if indices.__class__ is not Tracer:
+        indices = np.asarray(indices)
     if axis is None:
-        return getitem(ravel(a), np.asarray(concrete(indices)))
+        return getitem(ravel(a), indices)
     ax = normalize_axes(axis, ndim_of(a), "take")[0]
-    return getitem(a, (slice(None),) * ax + (np.asarray(concrete(indices)),))
+    return getitem(a, (slice(None),) * ax + (indices,))
 
 
 def take_along_axis(arr: Any, indices: Any, axis: int | None) -> Any:
-    indices = np.asarray(concrete(indices))
+    indices = detach(indices)
+    if indices.__class__ is not Tracer:
+        indices = np.asarray(indices)
     if axis is None:
-        return getitem(ravel(arr), indices.ravel())
+        return getitem(ravel(arr), ravel(indices))
     nd = ndim_of(arr)
     ax = normalize_axes(axis, nd, "take_along_axis")[0]
-    if indices.ndim != nd:
-        raise ValueError(f"take_along_axis: indices has {indices.ndim} dimensions, array has {nd}")
-    grids = np.ogrid[tuple(slice(n) for n in indices.shape)]
+    index_shape = shape_of(indices)
+    if len(index_shape) != nd:
+        raise ValueError(
+            f"take_along_axis: indices has {len(index_shape)} dimensions, array has {nd}"
+        )
+    grids = np.ogrid[tuple(slice(n) for n in index_shape)]
     full = tuple(indices if i == ax else grids[i] for i in range(nd))
     return getitem(arr, full)
 

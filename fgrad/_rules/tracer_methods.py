@@ -57,11 +57,17 @@ def _array_function(self: Tracer, func: Any, types: Any, args: Any, kwargs: Any)
 
 
 def _array(self: Tracer, dtype: Any = None, copy: Any = None) -> Any:
-    raise TypeError(
-        "A traced array was converted to a plain NumPy array (np.asarray, np.array, or an "
-        "assignment into an ndarray), which would silently drop its gradient. Keep it in "
-        "fgrad.numpy operations, or apply fgrad.stop_gradient to take its value on purpose."
-    )
+    x: Any = self
+    while x.__class__ is Tracer:
+        if x._trace.on_read is None:
+            raise TypeError(
+                "A traced array was converted to a plain NumPy array (np.asarray, np.array, or "
+                "an assignment into an ndarray), which would silently drop its gradient. Keep it "
+                "in fgrad.numpy operations, or apply fgrad.stop_gradient to take its value on "
+                "purpose."
+            )
+        x = x._value
+    return np.asarray(concrete(self), dtype=dtype)
 
 
 def _setitem(self: Tracer, index: Any, value: Any) -> None:
@@ -105,8 +111,8 @@ def _transpose_method(self: Tracer, *axes: Any) -> Any:
     return st.transpose(self, axes)
 
 
-def _comparison(op: Any) -> Any:
-    return lambda self, other: op(concrete(self), concrete(other))
+def _comparison(fn: Any) -> Any:
+    return lambda self, other: fn(self, other)
 
 
 _METHODS: dict[str, Any] = {
@@ -129,12 +135,12 @@ _METHODS: dict[str, Any] = {
     "__neg__": ew.negative,
     "__pos__": ew.positive,
     "__abs__": ew.absolute,
-    "__lt__": _comparison(np.less),
-    "__le__": _comparison(np.less_equal),
-    "__gt__": _comparison(np.greater),
-    "__ge__": _comparison(np.greater_equal),
-    "__eq__": _comparison(np.equal),
-    "__ne__": _comparison(np.not_equal),
+    "__lt__": _comparison(ew.less),
+    "__le__": _comparison(ew.less_equal),
+    "__gt__": _comparison(ew.greater),
+    "__ge__": _comparison(ew.greater_equal),
+    "__eq__": _comparison(ew.equal),
+    "__ne__": _comparison(ew.not_equal),
     "__getitem__": st.getitem,
     "__setitem__": _setitem,
     "__iter__": _iter,
@@ -166,9 +172,9 @@ _METHODS: dict[str, Any] = {
     "trace": sh.trace,
     "repeat": sh.repeat,
     "take": st.take,
-    "argmax": lambda self, *a, **k: np.argmax(concrete(self), *a, **k),
-    "argmin": lambda self, *a, **k: np.argmin(concrete(self), *a, **k),
-    "argsort": lambda self, *a, **k: np.argsort(concrete(self), *a, **k),
+    "argmax": lambda self, *a, **k: sh.argmax(self, *a, **k),
+    "argmin": lambda self, *a, **k: sh.argmin(self, *a, **k),
+    "argsort": lambda self, *a, **k: sh.argsort(self, *a, **k),
     "round": lambda self, decimals=0: np.round(concrete(self), decimals),
     "item": lambda self, *a: (
         concrete(self).item(*a) if hasattr(concrete(self), "item") else concrete(self)

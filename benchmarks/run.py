@@ -105,7 +105,7 @@ def run_workload(
     if args.quick:
         rounds, block, slow_s, slow_rounds = (3 if is_w2 else 5), 0.04, 0.25, 1
     else:
-        rounds, block, slow_s, slow_rounds = (7 if is_w2 else 11), 0.2, 1.5, 3
+        rounds, block, slow_s, slow_rounds = (7 if is_w2 else 11), 0.2, 1.5, 2
     timings = harness.time_interleaved(
         wl.steps,
         rounds,

@@ -271,7 +271,7 @@ class Jitted:
                 self.stats.eager_calls += 1
                 return self.fun(*args, **kwargs)
             if isinstance(leaf, (np.ndarray, np.generic)):
-                signature.append((leaf.shape, leaf.dtype, type(leaf)))
+                signature.append((leaf.shape, leaf.dtype))
                 dynamic.append(leaf)
             elif isinstance(leaf, _STATIC_TYPES):
                 signature.append((type(leaf), leaf))

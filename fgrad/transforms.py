@@ -372,9 +372,7 @@ def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
 def _linearized(fun: Callable[..., Any], primals: Sequence[Any]) -> tuple[Any, Any]:
     """``(out, push)`` where ``push(tangents)`` is the JVP, via transposing the VJP."""
     out, pullback = vjp(fun, *primals)
-    zero_cotangent = tree_map(
-        lambda v: np.zeros(np.shape(peek(v)), np.result_type(peek(v))), out
-    )
+    zero_cotangent = tree_map(lambda v: np.zeros(np.shape(peek(v)), np.result_type(peek(v))), out)
     _, push_back_of_pullback = vjp(pullback, zero_cotangent)
 
     def push(tangents: Sequence[Any]) -> Any:
@@ -487,9 +485,7 @@ def jacobian(fun: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Calla
             per_arg = []
             for a, (leaves, treedef) in enumerate(in_flat):
                 blocks = [
-                    _stack_columns(
-                        rows.get((o, a, k), []), out_shape, np.shape(peek(leaf)), True
-                    )
+                    _stack_columns(rows.get((o, a, k), []), out_shape, np.shape(peek(leaf)), True)
                     for k, leaf in enumerate(leaves)
                 ]
                 per_arg.append(tree_unflatten(treedef, blocks))

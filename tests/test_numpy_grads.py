@@ -661,6 +661,36 @@ def _leaves(tree: Any) -> list[np.ndarray]:
     return [np.asarray(concrete(leaf)) for leaf in tree_flatten(tree)[0]]
 
 
+def _bitwise_equal(a: Any, b: Any) -> None:
+    la, lb = _leaves(a), _leaves(b)
+    assert len(la) == len(lb)
+    for x, y in zip(la, lb):
+        assert x.dtype == y.dtype
+        np.testing.assert_array_equal(x, y, strict=True)
+
+
+@pytest.mark.parametrize(("fun", "args"), CASES)
+def test_jit_replays_gradients_bit_identical_to_eager(
+    fun: Callable[..., Any], args: tuple[Any, ...]
+) -> None:
+    """The same cases through ``fgrad.jit``: first- and second-order derivatives."""
+    rng = np.random.default_rng(7)
+    out = fun(*args)
+    cotangent = fgrad.tree.tree_map(lambda o: rng.standard_normal(np.shape(o)), out)
+    tangents = fgrad.tree.tree_map(lambda a: rng.standard_normal(np.shape(a)), args)
+
+    def derivatives(*xs: Any) -> Any:
+        first = fgrad.vjp(fun, *xs)[1](cotangent)
+        second = fgrad.jvp(lambda *ys: fgrad.vjp(fun, *ys)[1](cotangent), xs, tangents)[1]
+        return first, second
+
+    jitted = fgrad.jit(derivatives)
+    nudged = fgrad.tree.tree_map(lambda a: a * (1 + 1e-3), args)
+    for point in (args, nudged, args):
+        _bitwise_equal(jitted(*point), derivatives(*point))
+    assert jitted.stats.replays + jitted.stats.guard_failures >= 2
+
+
 @pytest.mark.parametrize(("fun", "args"), CASES)
 def test_grads(fun: Callable[..., Any], args: tuple[Any, ...]) -> None:
     traced, _ = fgrad.vjp(fun, *args)

@@ -13,10 +13,10 @@ Pure functions over parameter pytrees are differentiated by transforms:
 (3,)
 """
 
-from fgrad import _rules as _rules  # attaches the array interface to Tracer
 import importlib
 from typing import Any
 
+from fgrad import _rules as _rules  # attaches the array interface to Tracer
 from fgrad import config, tree
 from fgrad._core import Tracer, UnexpectedTracerError
 from fgrad._jit import JitStats, Jitted, jit

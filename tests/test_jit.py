@@ -140,3 +140,28 @@ def test_unhashable_static_leaf_is_refused():
 
     with pytest.raises(TypeError, match="neither an array nor hashable"):
         fgrad.jit(lambda x, t: x)(np.ones(1), Thing())
+
+
+def test_index_arrays_computed_from_inputs_are_recorded_not_frozen():
+    def loss(x, idx):
+        return fnp.sum(x[idx] ** 2) + fnp.sum(fnp.take_along_axis(x[None, :], idx[None, :], 1))
+
+    jg = fgrad.jit(fgrad.grad(loss))
+    x = np.arange(5.0)
+    for idx in ([1, 1, 3], [0, 4, 4], [2, 2, 2]):
+        idx = np.array(idx)
+        np.testing.assert_array_equal(jg(x, idx), fgrad.grad(loss)(x, idx), strict=True)
+    assert jg.stats.traces == 1 and jg.stats.replays == 2
+
+
+def test_relu_networks_replay_without_guards():
+    rng = np.random.default_rng(0)
+
+    def loss(W, X):
+        return fnp.sum(fgrad.nn.relu(X @ W) * fnp.abs(X @ W) + fnp.max(X @ W, axis=1)[:, None])
+
+    jg = fgrad.jit(fgrad.grad(loss))
+    for _ in range(4):
+        W, X = rng.standard_normal((3, 2)), rng.standard_normal((5, 3))
+        np.testing.assert_array_equal(jg(W, X), fgrad.grad(loss)(W, X), strict=True)
+    assert jg.stats.guard_failures == 0 and jg.stats.replays == 3

@@ -32,6 +32,10 @@ _LN2 = math.log(2.0)
 _LN10 = math.log(10.0)
 
 
+def _sign(x: Any) -> Any:
+    return sign(x)
+
+
 def any_true(condition: Any) -> bool:
     """Whether any element of a boolean array (maybe traced) is true: a value read."""
     return bool(np.any(concrete(condition)))
@@ -149,7 +153,7 @@ cbrt = unary("cbrt", np.cbrt, lambda g, ans, x: g / (3 * ans * ans), "``g / (3 *
 absolute = unary(
     "absolute",
     np.absolute,
-    lambda g, ans, x: g * _mask(sign(detach(x)), g),
+    lambda g, ans, x: g * _mask(_sign(detach(x)), g),
     "``g * sign(x)`` (zero at 0).",
 )
 abs = absolute  # noqa: A001

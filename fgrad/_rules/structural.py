@@ -356,20 +356,15 @@ def getitem(x: Any, index: Any) -> Any:
     index = _plain_index(index)
     parts = index if isinstance(index, tuple) else (index,)
     if builtins.any(p.__class__ is Tracer for p in parts):
-        arrays = []
-        template = []
+        arrays: list[Any] = []
+        template: list[tuple[bool, Any]] = []
         for p in parts:
             if p.__class__ is Tracer:
                 template.append((True, len(arrays)))
                 arrays.append(p)
             else:
                 template.append((False, p))
-        if not isinstance(index, tuple):
-            template[0] = (None, template[0][1])
-            template = [(True, 0)] if template[0][0] is None else template
-        return _gather_fn(
-            x, *arrays, template=tuple(template) if isinstance(index, tuple) else ((None, 0),)
-        )
+        return _gather_fn(x, *arrays, template=tuple(template))
     return _getitem_fn(x, index, _is_basic_index(index))
 
 

@@ -116,11 +116,13 @@ class Tracer:
 
     @property
     def shape(self) -> tuple[int, ...]:
-        return np.shape(peek(self))
+        value = peek(self)
+        return value.shape if value.__class__ is np.ndarray else np.shape(value)
 
     @property
     def ndim(self) -> int:
-        return np.ndim(peek(self))
+        value = peek(self)
+        return value.ndim if value.__class__ is np.ndarray else np.ndim(value)
 
     @property
     def size(self) -> int:

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from fgrad._core import Primitive, Tracer, bind1, bind2, bindn, concrete
+from fgrad._core import NO_PARAMS, Primitive, Tracer, bind1, bind2, bindn, concrete
 from fgrad._rules._define import (
     document,
     dtype_of,
@@ -70,9 +70,7 @@ _MATMUL = Primitive("matmul", np.matmul, (_matmul_vjp_a, _matmul_vjp_b))
 
 def matmul(x1: Any, x2: Any) -> Any:
     if x1.__class__ is Tracer or x2.__class__ is Tracer:
-        if ndim_of(x1) == 0 or ndim_of(x2) == 0:
-            raise ValueError("matmul: input operand does not have enough dimensions (0-d)")
-        return bind2(_MATMUL, x1, x2, {})
+        return bind2(_MATMUL, x1, x2, NO_PARAMS)
     return np.matmul(x1, x2)
 
 

@@ -19,12 +19,23 @@ from fgrad._rules.elementwise import _mask, exp
 from fgrad._rules.structural import _sum_fn, reshape
 
 
+_EXP_FLOOR: dict[np.dtype[Any], float] = {}
+
+
+def _exp_floor(dtype: np.dtype[Any]) -> float:
+    """The most negative ``x`` whose ``exp(-x)`` is finite in ``dtype``."""
+    floor = _EXP_FLOOR.get(dtype)
+    if floor is None:
+        floor = _EXP_FLOOR[dtype] = math.log(np.finfo(dtype).tiny)
+    return floor
+
+
 def _sigmoid_impl(x: Any) -> Any:
-    x = np.asarray(x)
+    if x.__class__ is not np.ndarray:
+        x = np.asarray(x)
     if x.dtype.kind != "f":
         x = x.astype(np.float64)
-    floor = math.log(np.finfo(x.dtype).tiny)
-    return 1 / (1 + np.exp(-np.maximum(x, floor)))
+    return 1 / (1 + np.exp(-np.maximum(x, _exp_floor(x.dtype))))
 
 
 def _sigmoid_vjp(g: Any, ans: Any, x: Any) -> Any:

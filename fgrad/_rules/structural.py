@@ -142,6 +142,8 @@ _TRANSPOSE = Primitive("transpose", np.transpose, (_transpose_vjp,))
 def _transpose_fn(a: Any, axes: tuple[int, ...]) -> Any:
     if a.__class__ is Tracer:
         return bind1(_TRANSPOSE, a, {"axes": axes})
+    if a.__class__ is np.ndarray:
+        return a.transpose(axes)
     return np.transpose(a, axes)
 
 

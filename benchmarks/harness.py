@@ -181,29 +181,47 @@ def _child_env() -> dict[str, str]:
     return env
 
 
-def _run_import(stmt: str, env: dict[str, str]) -> float:
+def _run_import(stmt: str, env: dict[str, str]) -> tuple[float, float]:
+    """Wall time and CPU time (user + system) of one ``python -c stmt``."""
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-c", stmt], check=True, env=env, cwd=REPO_ROOT)
-    return time.perf_counter() - t0
+    proc = subprocess.Popen([sys.executable, "-c", stmt], env=env, cwd=REPO_ROOT)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise RuntimeError(f"python -c {stmt!r} exited with {proc.returncode}")
+    return wall, usage.ru_utime + usage.ru_stime
 
 
 def measure_imports(columns: Sequence[str], runs: int) -> dict[str, Any]:
-    """Wall time of ``python -c "import X"``, interleaved with ``import numpy`` runs."""
+    """Wall time of ``python -c "import X"``, interleaved with ``import numpy`` runs.
+
+    The extra time is the median over runs of (import X) - (import numpy) of
+    the same run. CPU time (user + system) is recorded too: it is less
+    disturbed by other processes on a busy machine than wall time.
+    """
     env = _child_env()
     names = ["numpy"] + [c for c in columns if c in IMPORT_STATEMENTS and c != "numpy"]
-    times: dict[str, list[float]] = {n: [] for n in names}
+    wall: dict[str, list[float]] = {n: [] for n in names}
+    cpu: dict[str, list[float]] = {n: [] for n in names}
     for stmt in {IMPORT_STATEMENTS[n] for n in names}:  # warm the file cache
         _run_import(stmt, env)
     for r in range(runs):
         for name in names if r % 2 == 0 else names[::-1]:
-            times[name].append(_run_import(IMPORT_STATEMENTS[name], env))
+            w, c = _run_import(IMPORT_STATEMENTS[name], env)
+            wall[name].append(w)
+            cpu[name].append(c)
     out: dict[str, Any] = {}
     for name in names:
-        diffs = [t - b for t, b in zip(times[name], times["numpy"])]
         out[name] = {
-            "times_s": times[name],
-            "median_s": statistics.median(times[name]),
-            "median_extra_s": statistics.median(diffs) if name != "numpy" else 0.0,
+            "times_s": wall[name],
+            "cpu_s": cpu[name],
+            "median_s": statistics.median(wall[name]),
+            "median_cpu_s": statistics.median(cpu[name]),
+            "median_extra_s": statistics.median([t - b for t, b in zip(wall[name], wall["numpy"])]),
+            "median_extra_cpu_s": statistics.median(
+                [t - b for t, b in zip(cpu[name], cpu["numpy"])]
+            ),
         }
     return out
 
@@ -233,7 +251,9 @@ def measure_memory(script: str, columns: Sequence[str], rss_runs: int) -> dict[s
                 if proc.returncode != 0:
                     entry["error"] = proc.stderr.strip().splitlines()[-1:] or ["failed"]
                     break
-                values.append(json.loads(proc.stdout.strip().splitlines()[-1])["bytes"])
+                reply = json.loads(proc.stdout.strip().splitlines()[-1])
+                values.append(reply["bytes"])
+                entry["output_bytes"] = reply["output_bytes"]
             entry[mode] = statistics.median(values) if values else None
             entry[mode + "_runs"] = values
         out[col] = entry
@@ -257,9 +277,15 @@ def _malloc_trim() -> None:
         pass
 
 
-def memory_child(step: Callable[[], Any], mode: str) -> int:
-    """Bytes of peak memory of one ``step()`` call, after one warm-up call."""
+def memory_child(step: Callable[[], Any], mode: str) -> tuple[int, int]:
+    """Bytes of peak memory of one ``step()`` call after one warm-up call, and of its outputs.
+
+    The outputs (loss, gradients, updated parameters) stay alive until the
+    measurement ends, as they would in a training loop, so they are part of
+    the peak.
+    """
     out = step()
+    output_bytes = sum(a.nbytes for a in flatten(out))
     del out
     gc.collect()
     _malloc_trim()
@@ -270,7 +296,7 @@ def memory_child(step: Callable[[], Any], mode: str) -> int:
         result = step()  # noqa: F841 -- the step's outputs stay alive, as in training
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-        return int(peak)
+        return int(peak), output_bytes
     # Peak RSS during the step minus RSS before it; the kernel's high-water mark is reset
     # through /proc/self/clear_refs where possible, else ru_maxrss is used.
     rss0 = _read_status("VmRSS")
@@ -278,14 +304,14 @@ def memory_child(step: Callable[[], Any], mode: str) -> int:
         with open("/proc/self/clear_refs", "w") as f:
             f.write("5")
         step()
-        return _read_status("VmHWM") - rss0
+        return _read_status("VmHWM") - rss0, output_bytes
     except OSError:
         import resource
 
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
         step()
         after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-        return after - max(before, rss0)
+        return after - max(before, rss0), output_bytes
 
 
 # --------------------------------------------------------------------------- formatting

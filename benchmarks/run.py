@@ -201,35 +201,42 @@ def target_lines(record: dict[str, Any]) -> list[str]:
             t, r = c["target"], c["median_ratio"]
             if t is None or r is None:
                 continue
-            lines.append(_target_line(f"{key} {col}", r, t, "×"))
+            lines.append(_target_line(f"{key} {col}", r, t, "×", 3))
         for col in TARGETS.get(key, {}):
             if col not in e["columns"]:
                 why = e["not_timed"].get(col, "not run")
-                lines.append(f"{key} {col}: not measured ({why}); target ≤ {TARGETS[key][col]}×")
+                lines.append(f"  {key} {col}: not measured ({why}); target ≤ {TARGETS[key][col]}×")
     imp = record.get("import")
     if imp and "fgrad" in imp:
-        lines.append(
-            _target_line(
-                "import fgrad", imp["fgrad"]["median_extra_s"] * 1e3, IMPORT_TARGET_MS, " ms", "+"
-            )
-        )
+        extra = imp["fgrad"]["median_extra_s"] * 1e3
+        line = _target_line("import fgrad", extra, IMPORT_TARGET_MS, " ms", 0, "+")
+        cpu = imp["fgrad"]["median_extra_cpu_s"] * 1e3
+        lines.append(f"{line}; CPU time +{cpu:.0f} ms")
     mem = record.get("memory")
     if mem and mem.get("numpy", {}).get("tracemalloc"):
         base = mem["numpy"]["tracemalloc"]
         for col in ("fgrad", "fgrad.jit"):
             if mem.get(col, {}).get("tracemalloc"):
                 r = mem[col]["tracemalloc"] / base
-                lines.append(_target_line(f"memory {col} (tracemalloc)", r, 1.3, "×"))
+                line = _target_line(f"memory {col} (tracemalloc peak)", r, 1.3, "×", 3)
+                out = mem["numpy"].get("output_bytes")
+                if out:
+                    transient = (mem[col]["tracemalloc"] - out) / (base - out)
+                    line += f"; excluding the step's outputs ({fmt_bytes(out)}): {transient:.2f}×"
+                lines.append(line)
     return lines
 
 
-def _target_line(what: str, value: float, target: float, unit: str, sign: str = "") -> str:
+def _target_line(
+    what: str, value: float, target: float, unit: str, digits: int, sign: str = ""
+) -> str:
+    shown = f"{sign}{value:.{digits}f}{unit}"
     if value <= target:
-        return f"✓ {what}: {sign}{value:.2f}{unit} (target ≤ {sign}{target:g}{unit})"
+        return f"✓ {what}: {shown} (target ≤ {sign}{target:g}{unit})"
     over = value - target
     return (
-        f"✗ {what}: {sign}{value:.2f}{unit} (target ≤ {sign}{target:g}{unit}; "
-        f"missed by {over:.2f}{unit.strip()}, {100 * over / target:.0f}%)"
+        f"✗ {what}: {shown} (target ≤ {sign}{target:g}{unit}; "
+        f"missed by {over:.{digits}f}{unit.strip()}, {100 * over / target:.0f}%)"
     )
 
 
@@ -259,8 +266,14 @@ def main(argv: list[str] | None = None) -> int:
         col = args.memory_child
         api, peers = load({col})
         wl = build("W2-f64", {col}, api, peers)
-        nbytes = harness.memory_child(wl.steps[col], args.memory_mode)
-        print(json.dumps({"column": col, "mode": args.memory_mode, "bytes": nbytes}))
+        nbytes, out_bytes = harness.memory_child(wl.steps[col], args.memory_mode)
+        reply = {
+            "column": col,
+            "mode": args.memory_mode,
+            "bytes": nbytes,
+            "output_bytes": out_bytes,
+        }
+        print(json.dumps(reply))
         return 0
 
     if args.profile:

@@ -48,7 +48,7 @@ import numpy as np
 
 import fgrad.numpy as fnp
 from fgrad._core import Tracer, peek
-from fgrad.tree import tree_leaves, tree_map
+from fgrad.tree import tree_flatten, tree_leaves, tree_map, tree_unflatten
 
 __all__ = [
     "AdagradState",
@@ -92,12 +92,18 @@ def _readonly(x: Any) -> Any:
 
 
 def _map(where: str, f: Callable[..., Any], tree: Any, *rest: Any) -> Any:
-    try:
-        return tree_map(lambda *leaves: _readonly(f(*leaves)), tree, *rest)
-    except ValueError as e:
-        if "structure mismatch" not in str(e):
-            raise
-        raise ValueError(f"{where}: {e}") from None
+    leaves, treedef = tree_flatten(tree)
+    columns = [leaves]
+    for other in rest:
+        other_leaves, other_treedef = tree_flatten(other)
+        if other_treedef != treedef:
+            try:
+                tree_map(lambda *_: None, tree, *rest)
+            except ValueError as e:
+                raise ValueError(f"{where}: {e}") from None
+            raise ValueError(f"{where}: structure {other_treedef} differs from {treedef}")
+        columns.append(other_leaves)
+    return tree_unflatten(treedef, [_readonly(f(*xs)) for xs in zip(*columns)])
 
 
 def _count(value: int) -> Any:

@@ -28,9 +28,13 @@ from fgrad._rules.structural import (
     broadcast_to,
     getitem,
     reshape,
+    spread,
     sum,
     transpose,
 )
+
+_max_reduce: Callable[..., Any] = np.maximum.reduce
+_min_reduce: Callable[..., Any] = np.minimum.reduce
 
 
 def _kept_shape(shape: tuple[int, ...], axis: tuple[int, ...]) -> tuple[int, ...]:
@@ -79,7 +83,7 @@ def _mean_impl(x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
 
 def _mean_vjp(g: Any, ans: Any, x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
     shape = shape_of(x)
-    return broadcast_to(_keep(g, x, axis, keepdims) / _count(shape, axis), shape)
+    return spread(_keep(g, x, axis, keepdims) / _count(shape, axis), shape)
 
 
 _mean = _reduction("mean", _mean_impl, _mean_vjp, np.mean)
@@ -108,11 +112,11 @@ def _extreme_vjp(g: Any, ans: Any, x: Any, axis: tuple[int, ...], keepdims: bool
 
 
 def _max_impl(x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
-    return np.max(x, axis=axis, keepdims=keepdims)
+    return _max_reduce(x, axis=axis, keepdims=keepdims)
 
 
 def _min_impl(x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
-    return np.min(x, axis=axis, keepdims=keepdims)
+    return _min_reduce(x, axis=axis, keepdims=keepdims)
 
 
 max = _reduction("max", _max_impl, _extreme_vjp, np.max)  # noqa: A001

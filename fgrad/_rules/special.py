@@ -18,7 +18,6 @@ from fgrad._rules._define import document, normalize_axes, shape_of
 from fgrad._rules.elementwise import _mask, exp
 from fgrad._rules.structural import _sum_fn, reshape
 
-
 _EXP_FLOOR: dict[np.dtype[Any], float] = {}
 
 

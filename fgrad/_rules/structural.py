@@ -24,18 +24,20 @@ from fgrad._rules._define import (
     shape_of,
 )
 
+_add_reduce: Callable[..., Any] = np.add.reduce
+
 # --- sum -------------------------------------------------------------------------
 
 
 def _sum_impl(x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
-    return np.sum(x, axis=axis, keepdims=keepdims)
+    return _add_reduce(x, axis=axis, keepdims=keepdims)
 
 
 def _sum_vjp(g: Any, ans: Any, x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
     shape = shape_of(x)
     if not keepdims:
         g = reshape(g, tuple(1 if i in axis else d for i, d in enumerate(shape)))
-    return broadcast_to(g, shape)
+    return spread(g, shape)
 
 
 _SUM = Primitive("sum", _sum_impl, (_sum_vjp,))
@@ -97,6 +99,17 @@ def broadcast_to(array: Any, shape: Any) -> Any:
 
 
 _BROADCAST_TO.fn = broadcast_to
+
+
+def spread(x: Any, shape: tuple[int, ...]) -> Any:
+    """``x`` broadcast to ``shape`` inside VJP rules: a fresh array when ``x`` is plain."""
+    if x.__class__ is Tracer:
+        if x.shape == shape:
+            return x
+        return bind1(_BROADCAST_TO, x, {"shape": shape})
+    out = np.empty(shape, dtype=np.result_type(x))
+    out[...] = x
+    return out
 
 # --- reshape, transpose ---------------------------------------------------------------
 

@@ -86,17 +86,27 @@ def _same(value: Any, expected: np.ndarray) -> bool:
 class _Program:
     """One recorded variant: generated source and the function compiled from it."""
 
-    __slots__ = ("source", "replay", "out_tree", "n_instructions")
+    __slots__ = ("source", "replay", "out_tree", "n_instructions", "copy_outputs")
 
-    def __init__(self, source: str, replay: Callable[..., Any], out_tree: PyTreeDef, n: int):
+    def __init__(
+        self,
+        source: str,
+        replay: Callable[..., Any],
+        out_tree: PyTreeDef,
+        n: int,
+        copy_outputs: list[int],
+    ):
         self.source = source
         self.replay = replay
         self.out_tree = out_tree
         self.n_instructions = n
+        self.copy_outputs = copy_outputs
 
     def run(self, inputs: list[Any]) -> Any:
         leaves = self.replay(*inputs)
-        return tree_unflatten(self.out_tree, [_owned(leaf) for leaf in leaves])
+        for k in self.copy_outputs:
+            leaves[k] = _owned(leaves[k])
+        return tree_unflatten(self.out_tree, leaves)
 
 
 def _owned(value: Any) -> Any:
@@ -105,6 +115,10 @@ def _owned(value: Any) -> Any:
         return value.copy()
     return value
 
+
+_FREE_BYTES = 65536
+"""Values at least this large are released right after their last use; smaller ones live
+until the replay returns (releasing costs more than it saves)."""
 
 _CODEGEN_LIMIT = 3000
 """Programs up to this many lines are compiled to Python; longer ones are interpreted
@@ -173,10 +187,11 @@ def _compile(
     keep = set(output_slots) | set(guards) | set(input_slots)
     frees: dict[int, list[int]] = collections.defaultdict(list)
     for slot, i in last_use.items():
-        if slot not in keep:
+        if slot not in keep and np.asarray(tape[slot][5]).nbytes >= _FREE_BYTES:
             frees[i].append(slot)
     program: list[tuple[Any, ...]] = []
     listing = []
+    names: dict[int, str] = {}
     for s in input_slots:
         if s in guards:
             program.append((3, s, guards[s]))
@@ -197,6 +212,7 @@ def _compile(
         else:
             program.append((len(srcs), prim.impl, i, *srcs))
         listing.append(f"v[{i}] = {prim.name}({', '.join(f'v[{s}]' for s in srcs)})")
+        names[i] = prim.name
         if i in guards:
             program.append((3, i, guards[i]))
             listing.append(f"guard v[{i}]")
@@ -227,7 +243,7 @@ def _compile(
                 call = ", ".join([f"v[{s}]" for s in op[3]] + [f"**p{op[2]}"])
             else:
                 call = ", ".join(f"v[{s}]" for s in op[3:])
-            lines.append(f"    v[{op[2]}] = {name}({call})")
+            lines.append(f"    v[{op[2]}] = {name}({call})  # {names[op[2]]}")
     lines.append(f"    return [{', '.join(f'v[{s}]' for s in output_slots)}]")
     code = "\n".join(lines) + "\n"
     exec(compile(code, f"<fgrad.jit {trace.describe()}>", "exec"), env)
@@ -267,12 +283,14 @@ class Jitted:
         signature: list[Any] = [treedef]
         dynamic: list[Any] = []
         for leaf in leaves:
-            if leaf.__class__ is Tracer:
+            cls = leaf.__class__
+            if cls is np.ndarray or isinstance(leaf, np.generic):
+                signature.append(leaf.shape)
+                signature.append(leaf.dtype)
+                dynamic.append(leaf)
+            elif cls is Tracer:
                 self.stats.eager_calls += 1
                 return self.fun(*args, **kwargs)
-            if isinstance(leaf, (np.ndarray, np.generic)):
-                signature.append((leaf.shape, leaf.dtype))
-                dynamic.append(leaf)
             elif isinstance(leaf, _STATIC_TYPES):
                 signature.append((type(leaf), leaf))
             else:
@@ -342,7 +360,13 @@ class Jitted:
             for leaf in out_leaves
         ]
         if source:
-            programs.insert(0, _Program(source, replay, out_tree, n))
+            copy_outputs = [
+                k
+                for k, (leaf, value) in enumerate(zip(out_leaves, result))
+                if isinstance(value, np.ndarray)
+                and (leaf.__class__ is not Tracer or not value.flags.writeable)
+            ]
+            programs.insert(0, _Program(source, replay, out_tree, n, copy_outputs))
             self.stats.variants += 1
         else:
             self.stats.eager_calls += 1

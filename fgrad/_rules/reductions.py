@@ -33,6 +33,7 @@ from fgrad._rules.structural import (
     transpose,
 )
 
+_add_reduce: Callable[..., Any] = np.add.reduce
 _max_reduce: Callable[..., Any] = np.maximum.reduce
 _min_reduce: Callable[..., Any] = np.minimum.reduce
 
@@ -78,6 +79,8 @@ def _reduction(name: str, impl: Any, vjp: Any, numpy_fn: Any) -> Any:
 
 
 def _mean_impl(x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
+    if x.__class__ is np.ndarray and (x.dtype == np.float64 or x.dtype == np.float32):
+        return _add_reduce(x, axis=axis, keepdims=keepdims) / _count(x.shape, axis)
     return np.mean(x, axis=axis, keepdims=keepdims)
 
 

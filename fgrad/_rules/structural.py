@@ -118,7 +118,11 @@ def _reshape_vjp(g: Any, ans: Any, x: Any, shape: tuple[int, ...]) -> Any:
     return reshape(g, shape_of(x))
 
 
-_RESHAPE = Primitive("reshape", np.reshape, (_reshape_vjp,))
+def _reshape_impl(x: Any, shape: tuple[int, ...]) -> Any:
+    return x.reshape(shape) if x.__class__ is np.ndarray else np.reshape(x, shape)
+
+
+_RESHAPE = Primitive("reshape", _reshape_impl, (_reshape_vjp,))
 
 
 def reshape(a: Any, shape: Any, order: str = "C") -> Any:
@@ -139,7 +143,7 @@ def reshape(a: Any, shape: Any, order: str = "C") -> Any:
 def _reshape_fn(a: Any, shape: tuple[int, ...]) -> Any:
     if a.__class__ is Tracer:
         return bind1(_RESHAPE, a, {"shape": shape})
-    return np.reshape(a, shape)
+    return _reshape_impl(a, shape)
 
 
 _RESHAPE.fn = _reshape_fn
@@ -149,7 +153,11 @@ def _transpose_vjp(g: Any, ans: Any, x: Any, axes: tuple[int, ...]) -> Any:
     return _transpose_fn(g, tuple(np.argsort(axes)))
 
 
-_TRANSPOSE = Primitive("transpose", np.transpose, (_transpose_vjp,))
+def _transpose_impl(x: Any, axes: tuple[int, ...]) -> Any:
+    return x.transpose(axes) if x.__class__ is np.ndarray else np.transpose(x, axes)
+
+
+_TRANSPOSE = Primitive("transpose", _transpose_impl, (_transpose_vjp,))
 
 
 def _transpose_fn(a: Any, axes: tuple[int, ...]) -> Any:

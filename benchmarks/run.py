@@ -3,6 +3,7 @@
 Usage::
 
     python benchmarks/run.py [--quick] [--only NAMES] [--columns COLS] [--json OUT]
+    python benchmarks/run.py --columns numpy,fgrad,torch     # choose the columns
     python benchmarks/run.py --profile W1 [--profile-column fgrad] [--top 25]
 
 Prints one table, workload x column: the median time per step and the median
@@ -242,7 +243,11 @@ def _target_line(
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--quick", action="store_true", help="fewer rounds; finishes in < 1 minute")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="fewer rounds, numpy/fgrad/fgrad.jit only unless --columns says otherwise; < 1 minute",
+    )
     p.add_argument("--only", help="comma-separated workloads: " + ", ".join(ALL_NAMES))
     p.add_argument("--columns", help="comma-separated columns (default: all available)")
     p.add_argument("--json", metavar="OUT", help="write all numbers to this JSON file")

@@ -111,6 +111,7 @@ def spread(x: Any, shape: tuple[int, ...]) -> Any:
     out[...] = x
     return out
 
+
 # --- reshape, transpose ---------------------------------------------------------------
 
 

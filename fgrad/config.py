@@ -39,7 +39,7 @@ def debugging_nans(enabled: bool = True) -> Iterator[None]:
     --------
     >>> import numpy as np
     >>> import fgrad, fgrad.numpy as fnp
-    >>> with fgrad.config.debugging_nans():
+    >>> with fgrad.config.debugging_nans(), np.errstate(invalid="ignore"):
     ...     fgrad.grad(lambda x: fnp.log(x))(-1.0)
     Traceback (most recent call last):
     ...

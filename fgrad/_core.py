@@ -443,6 +443,17 @@ def backward_pass(tape: list[Any], seeds: Sequence[tuple[int, Any]], free: bool)
         prim, parents, argnums, args, params, ans = entry
         if prim.vjp_joint is None:
             vjps = prim.vjps
+            if len(parents) == 1:
+                p = parents[0]
+                vjp = vjps[argnums[0]]
+                c = vjp(g, ans, *args, **params) if params else vjp(g, ans, *args)
+                if c is None:
+                    continue
+                if check_nans:
+                    _nan_check(prim, c, "VJP")
+                old = cts[p]
+                cts[p] = c if old is None else old + c
+                continue
             for p, k in zip(parents, argnums):
                 c = vjps[k](g, ans, *args, **params) if params else vjps[k](g, ans, *args)
                 if c is None:

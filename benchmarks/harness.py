@@ -176,7 +176,14 @@ IMPORT_STATEMENTS = {
 
 
 def _child_env() -> dict[str, str]:
+    """The environment of timed subprocesses: this repo importable, bytecode caching on.
+
+    ``PYTHONDONTWRITEBYTECODE`` (set by some shells and tools) would make every import
+    recompile fgrad from source, which no installed user sees; the warm-up run below
+    writes the ``.pyc`` files that later runs load.
+    """
     env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PYTHONPATH"] = REPO_ROOT + os.pathsep + env.get("PYTHONPATH", "")
     return env
 

@@ -10,20 +10,10 @@ import cProfile
 import io
 import os
 import pstats
-import time
 from collections.abc import Callable
 from typing import Any
 
-from harness import REPO_ROOT, fmt_time
-
-
-def _time_per_step(step: Callable[[], Any], seconds: float) -> tuple[float, int]:
-    n = 0
-    t0 = time.perf_counter()
-    while time.perf_counter() - t0 < seconds:
-        step()
-        n += 1
-    return (time.perf_counter() - t0) / n, n
+from harness import REPO_ROOT, fmt_time, time_interleaved
 
 
 def profile_step(
@@ -31,8 +21,9 @@ def profile_step(
 ) -> None:
     step()  # warm up
     numpy_step()
-    t_col, _ = _time_per_step(step, min(1.0, seconds / 3))
-    t_np, _ = _time_per_step(numpy_step, min(1.0, seconds / 3))
+    timing = time_interleaved({"numpy": numpy_step, "col": step}, 5, 0.1, 2.0, 2)
+    t_col, t_np = timing["col"].median_time, timing["numpy"].median_time
+    ratio = timing["col"].median_ratio or t_col / t_np
     n = max(1, round(seconds / t_col))
     prof = cProfile.Profile()
     prof.enable()
@@ -44,7 +35,7 @@ def profile_step(
     stats.sort_stats("tottime").print_stats(top)
     print(
         f"{label}: {fmt_time(t_col)} per step unprofiled (hand-written NumPy: {fmt_time(t_np)}, "
-        f"{t_col / t_np:.2f}×); profiled {n} steps, top {top} by tottime"
+        f"median of 5 interleaved rounds {ratio:.2f}×); profiled {n} steps, top {top} by tottime"
     )
     print(f"(times below are totals over the {n} profiled steps; divide by {n} for per step)")
     text = out.getvalue().replace(REPO_ROOT + os.sep, "")

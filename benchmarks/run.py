@@ -320,23 +320,42 @@ def main(argv: list[str] | None = None) -> int:
     print(flush=True)
 
     record: dict[str, Any] = {"header": header, "workloads": {}}
+    record["errors"] = {}
+
+    def phase(name: str, fn: Any) -> None:
+        # A failing phase (say, fgrad broken mid-edit) is reported; the others still print.
+        try:
+            fn()
+        except Exception as exc:
+            _log(f"{name}: FAILED: {type(exc).__name__}: {exc}")
+            record["errors"][name] = f"{type(exc).__name__}: {exc}"
+
     for name in names:
         if name in workloads.BUILDERS:
             _log(f"{name}: building and checking")
-            wl = build(name, columns, api, peers)
-            run_workload(wl, args, record)
+            phase(
+                name, lambda name=name: run_workload(build(name, columns, api, peers), args, record)
+            )
     if "import" in names:
         _log("import: timing subprocesses")
         cols = [c for c in shown if c in harness.IMPORT_STATEMENTS]
         if args.quick:
             cols = [c for c in cols if c in ("numpy", "fgrad")]
-        record["import"] = harness.measure_imports(cols, 5 if args.quick else 10)
+
+        def do_import() -> None:
+            record["import"] = harness.measure_imports(cols, 5 if args.quick else 10)
+
+        phase("import", do_import)
     if "memory" in names:
         _log("memory: one W2 float64 step per fresh subprocess")
         cols = [c for c in shown if not (c == "fgrad.jit" and api is not None and api.jit is None)]
-        record["memory"] = harness.measure_memory(
-            os.path.abspath(__file__), cols, 1 if args.quick else 3
-        )
+
+        def do_memory() -> None:
+            record["memory"] = harness.measure_memory(
+                os.path.abspath(__file__), cols, 1 if args.quick else 3
+            )
+
+        phase("memory", do_memory)
 
     print(harness.markdown_table(["workload", *shown], table_rows(record, shown)))
     print()
@@ -348,6 +367,7 @@ def main(argv: list[str] | None = None) -> int:
         notes += e["notes"]
         for col, why in e["not_timed"].items():
             notes.append(f"{key} {col}: not timed: {why}")
+    notes += [f"{name}: FAILED, not in the table: {why}" for name, why in record["errors"].items()]
     if notes:
         print("Notes:")
         for n in dict.fromkeys(notes):
@@ -358,7 +378,7 @@ def main(argv: list[str] | None = None) -> int:
         with open(args.json, "w") as f:
             json.dump(record, f, indent=1, default=float)
         _log(f"wrote {args.json}")
-    return 0
+    return 1 if record["errors"] else 0
 
 
 if __name__ == "__main__":

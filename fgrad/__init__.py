@@ -36,7 +36,7 @@ from fgrad.transforms import (
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("datasets", "losses", "nn", "optim", "plot", "random")
+_SUBMODULES = ("datasets", "graph", "losses", "nn", "optim", "plot", "random")
 
 
 def __getattr__(name: str) -> Any:

@@ -1,4 +1,4 @@
-"""Matplotlib helpers for classifiers and training runs.
+"""Matplotlib helpers for classifiers, training runs and expression graphs.
 
 Needs the optional ``matplotlib`` dependency (``pip install 'fgrad[examples]'``),
 which is imported only when one of these functions is called. Every function
@@ -19,7 +19,9 @@ import numpy.typing as npt
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["decision_boundary", "loss_curve", "scatter_labels"]
+    from fgrad.graph import Graph, Node
+
+__all__ = ["decision_boundary", "draw_graph", "loss_curve", "scatter_labels"]
 
 
 def _axes(ax: Axes | None) -> Axes:
@@ -276,4 +278,277 @@ def loss_curve(
     ax.set_ylabel("loss")
     if any(name is not None for name, _ in data):
         ax.legend()
+    return ax
+
+
+# --------------------------------------------------------------------------- expression graphs
+
+_OP_SYMBOLS = {
+    "add": "+",
+    "subtract": "-",
+    "multiply": "*",
+    "divide": "/",
+    "true_divide": "/",
+    "power": "**",
+    "negative": "neg",
+    "matmul": "@",
+}
+_GRAPH_COLOURS = {"input": "#d6e6f5", "constant": "#eeeeee", "op": "#ffffff", "output": "#fde7a6"}
+_CHAR_WIDTH = 0.6  # average glyph width, in units of the font size
+_POINTS_PER_INCH = 72.0
+
+
+def _format_array(value: npt.NDArray[Any] | None, precision: int) -> str:
+    if value is None:
+        return "-"
+    v = np.asarray(value)
+    if v.size == 1:
+        return f"{float(v.reshape(-1)[0].real):.{precision}f}"
+    if v.size <= 3:
+        return "[" + ", ".join(f"{float(x.real):.2f}" for x in v.reshape(-1)) + "]"
+    return f"{v.shape} norm {float(np.linalg.norm(v)):.3g}"
+
+
+def _node_text(node: Node, precision: int, show_grad: bool) -> str:
+    cells = [node.name, f"data {_format_array(node.value, precision)}"]
+    if show_grad and node.grad is not None:
+        cells.append(f"grad {_format_array(node.grad, precision)}")
+    return " | ".join(cells)
+
+
+def _graph_layers(graph: Graph, sweeps: int = 4) -> tuple[list[int], list[float]]:
+    """Layer (column) and vertical position of every node of ``graph``.
+
+    Operations sit one column right of their furthest operand; inputs and
+    constants sit just left of their first consumer. Within a column, nodes
+    are ordered by the mean position of their neighbours (barycentre sweeps),
+    which keeps most arrows short and uncrossed. Loops only: no recursion.
+    """
+    n = len(graph.nodes)
+    parents: list[list[int]] = [[] for _ in range(n)]
+    children: list[list[int]] = [[] for _ in range(n)]
+    for src, dst in graph.edges:
+        parents[dst].append(src)
+        children[src].append(dst)
+    layer = [0] * n
+    for i in range(n):  # nodes are in topological order
+        if parents[i]:
+            layer[i] = 1 + max(layer[p] for p in parents[i])
+    for i in range(n):
+        if not parents[i] and children[i]:
+            layer[i] = min(layer[c] for c in children[i]) - 1
+    columns: dict[int, list[int]] = {}
+    for i in range(n):
+        columns.setdefault(layer[i], []).append(i)
+    y = [0.0] * n
+
+    def place(column: list[int]) -> None:
+        for rank, i in enumerate(column):
+            y[i] = (len(column) - 1) / 2 - rank
+
+    for column in columns.values():
+        place(column)
+    order = sorted(columns)
+    for _ in range(sweeps):
+        for keys, neighbours in ((order, parents), (order[::-1], children)):
+            for k in keys:
+                column = columns[k]
+                centre = {
+                    i: (sum(y[j] for j in neighbours[i]) / len(neighbours[i]))
+                    if neighbours[i]
+                    else y[i]
+                    for i in column
+                }
+                column.sort(key=lambda i: -centre[i])
+                place(column)
+    return layer, y
+
+
+def _graph_geometry(
+    widths: list[float], layer: list[int], y: list[float], height: float, gap: float, across: bool
+) -> tuple[list[tuple[float, float]], float, float]:
+    """Box centres (in inches, y up) and the drawing's extent.
+
+    ``across`` lays the layers out as columns from left to right; otherwise
+    as rows from top to bottom. ``widths`` and ``height`` are the boxes'
+    sizes; ``gap`` separates consecutive layers.
+    """
+    n = len(widths)
+    first = min(layer)
+    layers: dict[int, list[int]] = {}
+    for i in sorted(range(n), key=lambda i: -y[i]):  # top (or left) first
+        layers.setdefault(layer[i] - first, []).append(i)
+    n_layers = max(layers) + 1
+    centres = [(0.0, 0.0)] * n
+    if across:
+        column_width = [
+            max((widths[i] for i in layers.get(k, [])), default=0.0) for k in range(n_layers)
+        ]
+        pitch = 2.2 * height
+        x = 0.0
+        for k in range(n_layers):
+            x += (
+                column_width[k] / 2 if k == 0 else (column_width[k - 1] + column_width[k]) / 2 + gap
+            )
+            for i in layers.get(k, []):
+                centres[i] = (x, y[i] * pitch)
+        return centres, x + column_width[-1] / 2, (max(y) - min(y)) * pitch + height
+    spacing = 0.4  # between boxes of one row
+    row_width = {
+        k: sum(widths[i] for i in members) + spacing * (len(members) - 1)
+        for k, members in layers.items()
+    }
+    total = max(row_width.values())
+    for k, members in layers.items():
+        x = (total - row_width[k]) / 2
+        for i in members:
+            centres[i] = (x + widths[i] / 2, -k * (height + gap))
+            x += widths[i] + spacing
+    return centres, total, (n_layers - 1) * (height + gap) + height
+
+
+def draw_graph(
+    graph: Graph,
+    ax: Axes | None = None,
+    *,
+    direction: str = "LR",
+    show_grad: bool = True,
+    precision: int = 4,
+    fontsize: float = 9.0,
+) -> Axes:
+    """Draw an expression graph from :func:`fgrad.graph.trace_graph`, in layers.
+
+    Every node is a box ``name | data ... | grad ...`` (inputs blue,
+    constants grey, the output yellow). A value computed by an operation has
+    a small circle with the operation (``*``, ``+``, ``tanh``, ...) in front
+    of its box, and arrows run from the operands into that circle. Each
+    operation sits one layer after its furthest operand; inputs and
+    constants sit just before their first use. Arrays with more than three
+    elements are summarised by their shape and norm.
+
+    Parameters
+    ----------
+    graph : fgrad.graph.Graph
+    ax : matplotlib Axes, optional
+        Where to draw. When omitted, a new figure is made just big enough
+        for the boxes at ``fontsize`` (one data unit is one inch). Boxes are
+        sized in points, so a small ``ax`` may make them overlap: give it
+        room, or lower ``fontsize``.
+    direction : {"LR", "TB"}, default="LR"
+        Layers as columns from left to right, or as rows from top to bottom
+        (more compact for deep graphs with long boxes).
+    show_grad : bool, default=True
+        Include each node's gradient.
+    precision : int, default=4
+        Decimals of scalar values.
+    fontsize : float, default=9.0
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        With the axis lines hidden.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> from fgrad.graph import trace_graph
+    >>> from fgrad.plot import draw_graph
+    >>> graph = trace_graph(lambda a, b, c: a * b + c, 2.0, -3.0, 10.0)
+    >>> ax = draw_graph(graph)
+    >>> sorted(t.get_text() for t in ax.texts if "|" in t.get_text())[:2]
+    ['a | data 2.0000 | grad -3.0000', 'add | data 4.0000 | grad 1.0000']
+    >>> plt.close(ax.figure)
+    """
+    if direction not in ("LR", "TB"):
+        raise ValueError(f"draw_graph: direction must be 'LR' or 'TB', got {direction!r}")
+    if isinstance(precision, bool) or not isinstance(precision, numbers.Integral) or precision < 0:
+        raise ValueError(f"draw_graph: precision must be an int >= 0, got {precision!r}")
+    if not fontsize > 0:
+        raise ValueError(f"draw_graph: fontsize must be > 0, got {fontsize!r}")
+    nodes = graph.nodes
+    if not nodes:
+        raise ValueError("draw_graph: the graph has no nodes")
+    across = direction == "LR"
+    layer, y = _graph_layers(graph)
+    texts = [_node_text(node, precision, show_grad) for node in nodes]
+
+    # Sizes in inches: boxes from their text, gaps with room for a circle and two arrows.
+    scale = fontsize / _POINTS_PER_INCH
+    pad = 0.4  # the boxes' padding, in units of the font size
+    widths = [(len(text) * _CHAR_WIDTH + 2 * pad) * scale for text in texts]
+    height = (1.2 + 2 * pad) * scale
+    gap = (12.0 if across else 7.0) * scale
+    centres, width, extent = _graph_geometry(widths, layer, y, height, gap, across)
+    margin = 0.2
+    top = max(c[1] for c in centres) + height / 2
+    bottom = top - extent
+
+    if ax is None:
+        try:
+            import matplotlib.pyplot as plt
+        except ImportError as e:
+            raise ImportError(
+                "fgrad.plot needs matplotlib; install it with pip install 'fgrad[examples]'"
+            ) from e
+        fig = plt.figure(figsize=(width + 2 * margin, extent + 2 * margin))
+        ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
+    ax.set_xlim(-margin, width + margin)
+    ax.set_ylim(bottom - margin, top + margin)
+    ax.set_axis_off()
+
+    arrow = {"arrowstyle": "-|>", "color": "0.35", "lw": 0.8, "shrinkA": 0, "shrinkB": 1}
+    # Where arrows leave a box and enter a circle (or an input's box), in box fractions.
+    leave, enter = ((1.0, 0.5), (0.0, 0.5)) if across else ((0.5, 0.0), (0.5, 1.0))
+    circle_offset = (-0.45 * gap * _POINTS_PER_INCH, 0.0) if across else (0.0, 0.5 * gap * 72)
+    boxes: list[Any] = []
+    entries: list[Any] = []  # where arrows from operands end: the op circle, else the box
+    for i, node in enumerate(nodes):
+        kind = "output" if i == graph.output else node.op
+        colour = _GRAPH_COLOURS.get(kind, _GRAPH_COLOURS["op"])
+        box = ax.text(
+            *centres[i],
+            texts[i],
+            ha="center",
+            va="center",
+            fontsize=fontsize,
+            family="DejaVu Sans Mono",
+            bbox={"boxstyle": f"round,pad={pad}", "fc": colour, "ec": "0.3", "lw": 0.8},
+            zorder=3,
+        )
+        boxes.append(box)
+        entry = box
+        if node.op not in ("input", "constant"):
+            entry = ax.annotate(
+                _OP_SYMBOLS.get(node.op, node.op),
+                xy=enter,
+                xycoords=box,
+                xytext=circle_offset,
+                textcoords="offset points",
+                ha="center",
+                va="center",
+                fontsize=0.85 * fontsize,
+                bbox={"boxstyle": "circle,pad=0.3", "fc": "white", "ec": "0.3", "lw": 0.8},
+                arrowprops=arrow,
+                zorder=3,
+            )
+        entries.append(entry)
+    multiplicity: dict[tuple[int, int], int] = {}
+    for edge in graph.edges:
+        multiplicity[edge] = multiplicity.get(edge, 0) + 1
+    drawn: dict[tuple[int, int], int] = {}
+    for edge in graph.edges:  # an operand used twice (x + x) gets two arcs
+        k = drawn.get(edge, 0)
+        drawn[edge] = k + 1
+        bend = 0.35 * (k - (multiplicity[edge] - 1) / 2)
+        ax.annotate(
+            "",
+            xy=enter,
+            xycoords=entries[edge[1]],
+            xytext=leave,
+            textcoords=boxes[edge[0]],
+            arrowprops={**arrow, "connectionstyle": f"arc3,rad={bend}"},
+            zorder=2,
+        )
     return ax

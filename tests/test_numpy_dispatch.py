@@ -84,11 +84,12 @@ def test_numpy_calls_differentiate_like_fgrad_numpy(numpy_fun: Any, fgrad_fun: A
 
 NO_RULE: dict[str, tuple[Callable[[Any], Any], str]] = {
     "fft": (lambda t: np.fft.fft(t), "numpy.fft.fft"),
-    "svd": (lambda t: np.linalg.svd(t), "numpy.linalg.svd"),
+    "eig": (lambda t: np.linalg.eig(t[:, :2])[0], "numpy.linalg.eig"),
+    "eigvals": (lambda t: np.linalg.eigvals(t[:, 1:]), "numpy.linalg.eigvals"),
     "add_reduce": (lambda t: np.add.reduce(t), "numpy.add.reduce"),
     "multiply_outer": (lambda t: np.multiply.outer(t, t), "numpy.multiply.outer"),
     "convolve": (lambda t: np.convolve(t[0], t[1]), "numpy.convolve"),
-    "interp": (lambda t: np.interp(t, [0.0, 1.0], [0.0, 2.0]), "numpy.interp"),
+    "correlate": (lambda t: np.correlate(t[0], t[1]), "numpy.correlate"),
 }
 
 
@@ -101,9 +102,141 @@ def test_numpy_function_without_rule_raises(fun: Any, name: str) -> None:
     assert "fgrad.numpy" in message
 
 
-def test_matrix_norm_without_rule_raises() -> None:
-    with pytest.raises(TypeError, match=r"ord=2.*custom_vjp"):
-        fgrad.grad(lambda t: np.linalg.norm(t, 2))(X)
+def test_invalid_matrix_norm_order_raises() -> None:
+    with pytest.raises(ValueError, match="Invalid norm order"):
+        fgrad.grad(lambda t: np.linalg.norm(t, 3))(X)
+
+
+def test_svd_of_non_square_needs_thin_matrices() -> None:
+    with pytest.raises(TypeError, match="full_matrices=False"):
+        fgrad.grad(lambda t: np.sum(np.linalg.svd(t)[0]))(X)
+    with pytest.raises(TypeError, match="full_matrices=False"):
+        fgrad.grad(lambda t: np.sum(np.linalg.svd(t, compute_uv=True)[1]))(X)
+    expected = fgrad.grad(lambda t: fnp.sum(fnp.linalg.svdvals(t)))(X)
+    singular_values = fgrad.grad(lambda t: np.sum(np.linalg.svd(t, compute_uv=False)))
+    np.testing.assert_allclose(singular_values(X.T), expected.T, rtol=1e-15)
+
+
+@pytest.mark.parametrize(
+    "fun",
+    [
+        pytest.param(fnp.real, id="real"),
+        pytest.param(fnp.conj, id="conj"),
+        pytest.param(fnp.imag, id="imag"),
+    ],
+)
+def test_complex_parts_of_complex_tracers_raise(fun: Any) -> None:
+    with pytest.raises(TypeError, match="real floating-point arrays only"):
+        fgrad.grad(lambda t: fnp.sum(fun(fnp.astype(t, np.complex128)) * 1.0))(X)
+
+
+# NumPy functions given rules beyond HIPS autograd's set: ``np.*`` on a tracer ``t`` (2x3)
+# equals the ``fgrad.numpy`` call, in value and gradient. Their derivatives are checked in
+# test_numpy_grads.
+_S = np.array([[2.0, 0.5], [0.5, 1.0]])
+
+
+def _sym(t: Any) -> Any:
+    return t[:, :2] @ t[:, :2].T + _S
+
+
+REGISTERED: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
+    "nan_to_num": (lambda t: np.nan_to_num(t / t), lambda t: fnp.nan_to_num(t / t)),
+    "real": (lambda t: np.real(t) * t, lambda t: fnp.real(t) * t),
+    "conj_ufunc": (lambda t: np.conj(t) * t, lambda t: fnp.conj(t) * t),
+    "conjugate_method_free": (lambda t: np.conjugate(t) ** 2, lambda t: t**2),
+    "copy": (lambda t: np.copy(t) * t, lambda t: t * t),
+    "select": (
+        lambda t: np.select([t > 0.4, t < 0], [t, t**2], 1.0),
+        lambda t: fnp.select([t > 0.4, t < 0], [t, t**2], 1.0),
+    ),
+    "diff": (lambda t: np.diff(t, axis=0, append=t[:1]), lambda t: fnp.diff(t, 1, 0, append=t[:1])),
+    "ediff1d": (lambda t: np.ediff1d(t, to_end=t[0]), lambda t: fnp.ediff1d(t, to_end=t[0])),
+    "cross": (lambda t: np.cross(t[0], t[1]), lambda t: fnp.cross(t[0], t[1])),
+    "append": (lambda t: np.append(t, t[0]), lambda t: fnp.append(t, t[0])),
+    "insert": (lambda t: np.insert(t, 1, t[0], axis=0), lambda t: fnp.insert(t, 1, t[0], axis=0)),
+    "delete": (lambda t: np.delete(t, [0, 2], axis=1), lambda t: fnp.delete(t, [0, 2], axis=1)),
+    "rot90": (lambda t: np.rot90(t) @ t, lambda t: fnp.rot90(t) @ t),
+    "rollaxis": (lambda t: np.rollaxis(t, 1), lambda t: fnp.rollaxis(t, 1)),
+    "dsplit": (
+        lambda t: np.dsplit(t.reshape(1, 2, 3), [1])[1],
+        lambda t: fnp.dsplit(fnp.reshape(t, (1, 2, 3)), [1])[1],
+    ),
+    "partition": (lambda t: np.partition(t, 1) * X, lambda t: fnp.partition(t, 1) * X),
+    "trapezoid": (lambda t: np.trapezoid(t, t[0]), lambda t: fnp.trapezoid(t, t[0])),
+    "gradient": (lambda t: np.gradient(t, axis=1), lambda t: fnp.gradient(t, axis=1)),
+    "interp": (
+        lambda t: np.interp(t, [-2.0, 0.0, 3.0], [1.0, -1.0, 2.0]),
+        lambda t: fnp.interp(t, np.array([-2.0, 0.0, 3.0]), np.array([1.0, -1.0, 2.0])),
+    ),
+    "full_like": (lambda t: np.full_like(t, t[0, 0]), lambda t: fnp.full(X.shape, t[0, 0])),
+    "nansum": (lambda t: np.nansum(t / t[0]), lambda t: fnp.nansum(t / t[0])),
+    "nanmean": (lambda t: np.nanmean(t, axis=0), lambda t: fnp.nanmean(t, axis=0)),
+    "nanprod": (lambda t: np.nanprod(t, axis=1), lambda t: fnp.nanprod(t, axis=1)),
+    "nanmax": (lambda t: np.nanmax(t, axis=1), lambda t: fnp.nanmax(t, axis=1)),
+    "nanmin": (lambda t: np.nanmin(t), lambda t: fnp.nanmin(t)),
+    "nanvar": (lambda t: np.nanvar(t, ddof=1), lambda t: fnp.nanvar(t, ddof=1)),
+    "nanstd": (lambda t: np.nanstd(t, axis=1), lambda t: fnp.nanstd(t, axis=1)),
+    "nancumsum": (lambda t: np.nancumsum(t), lambda t: fnp.nancumsum(t)),
+    "nancumprod": (lambda t: np.nancumprod(t, axis=1), lambda t: fnp.nancumprod(t, axis=1)),
+    "ptp": (lambda t: np.ptp(t, axis=0), lambda t: fnp.ptp(t, axis=0)),
+    "median": (lambda t: np.median(t, axis=1), lambda t: fnp.median(t, axis=1)),
+    "eigh": (
+        lambda t: np.linalg.eigh(_sym(t)).eigenvalues,
+        lambda t: fnp.linalg.eigh(_sym(t)).eigenvalues,
+    ),
+    "eigvalsh": (lambda t: np.linalg.eigvalsh(_sym(t)), lambda t: fnp.linalg.eigvalsh(_sym(t))),
+    "svd": (
+        lambda t: np.linalg.svd(t, full_matrices=False).S,
+        lambda t: fnp.linalg.svdvals(t),
+    ),
+    "svdvals": (lambda t: np.linalg.svdvals(t), lambda t: fnp.linalg.svdvals(t)),
+    "pinv": (lambda t: np.linalg.pinv(t), lambda t: fnp.linalg.pinv(t)),
+    "matrix_power": (
+        lambda t: np.linalg.matrix_power(_sym(t), 3),
+        lambda t: fnp.linalg.matrix_power(_sym(t), 3),
+    ),
+    "multi_dot": (
+        lambda t: np.linalg.multi_dot([t[0], t.T, t]),
+        lambda t: fnp.linalg.multi_dot([t[0], t.T, t]),
+    ),
+    "cond": (lambda t: np.linalg.cond(t), lambda t: fnp.linalg.cond(t)),
+    "norm_nuc": (lambda t: np.linalg.norm(t, "nuc"), lambda t: fnp.linalg.norm(t, "nuc")),
+    "norm_2": (lambda t: np.linalg.norm(t, 2), lambda t: fnp.linalg.norm(t, 2)),
+    "matrix_transpose": (lambda t: np.matrix_transpose(t) @ t, lambda t: t.T @ t),
+    "linalg_matrix_transpose": (lambda t: np.linalg.matrix_transpose(t) @ t, lambda t: t.T @ t),
+    "vector_norm": (
+        lambda t: np.linalg.vector_norm(t, axis=0, ord=3),
+        lambda t: fnp.linalg.vector_norm(t, axis=0, ord=3),
+    ),
+    "matrix_norm": (
+        lambda t: np.linalg.matrix_norm(t, ord="nuc"),
+        lambda t: fnp.linalg.norm(t, "nuc"),
+    ),
+    "vecdot": (lambda t: np.linalg.vecdot(t, t[0]), lambda t: fnp.linalg.vecdot(t, t[0])),
+    "linalg_outer": (lambda t: np.linalg.outer(t[0], t[1]), lambda t: fnp.outer(t[0], t[1])),
+    "linalg_cross": (lambda t: np.linalg.cross(t[0], t[1]), lambda t: fnp.cross(t[0], t[1])),
+    "linalg_diagonal": (lambda t: np.linalg.diagonal(t), lambda t: fnp.diagonal(t)),
+    "linalg_trace": (lambda t: np.linalg.trace(t), lambda t: fnp.trace(t)),
+    "linalg_matmul": (lambda t: np.linalg.matmul(t, t.T), lambda t: t @ t.T),
+    "linalg_tensordot": (
+        lambda t: np.linalg.tensordot(t, t, axes=2),
+        lambda t: fnp.tensordot(t, t, 2),
+    ),
+}
+
+
+@pytest.mark.parametrize(("numpy_fun", "fgrad_fun"), REGISTERED.values(), ids=REGISTERED.keys())
+def test_numpy_calls_of_added_rules(numpy_fun: Any, fgrad_fun: Any) -> None:
+    cotangent = np.random.default_rng(3).standard_normal(np.shape(numpy_fun(X)))
+
+    def loss(f: Any) -> Any:
+        return lambda t: fnp.sum(fnp.nan_to_num(f(t)) * cotangent)
+
+    value, grad = fgrad.value_and_grad(loss(numpy_fun))(X)
+    expected_value, expected_grad = fgrad.value_and_grad(loss(fgrad_fun))(X)
+    np.testing.assert_allclose(value, expected_value, rtol=1e-15)
+    np.testing.assert_allclose(grad, expected_grad, rtol=1e-15)
 
 
 # --- functions without a gradient return plain NumPy values ---------------------------------
@@ -186,7 +319,10 @@ NON_DIFFERENTIABLE: dict[str, Callable[[Any, Any], Any]] = {
     "flatnonzero": lambda f, t: f(t > 0),
     "floor": lambda f, t: f(t),
     "floor_divide": lambda f, t: f(t, 0.3),
-    "full_like": lambda f, t: f(t, 7.0),
+    "imag": lambda f, t: f(t),
+    "argpartition": lambda f, t: f(t, 1, axis=1),
+    "nanargmax": lambda f, t: f(t, axis=0),
+    "nanargmin": lambda f, t: f(t),
     "greater": lambda f, t: f(t, 0.5),
     "greater_equal": lambda f, t: f(0.5, t),
     "heaviside": lambda f, t: f(t, 0.5),
@@ -224,6 +360,20 @@ _PLAIN_MARK = "the result is a plain NumPy value"
 def test_non_differentiable_list_is_complete() -> None:
     marked = {n for n in fnp.__all__ if _PLAIN_MARK in (getattr(fnp, n).__doc__ or "")}
     assert marked == set(NON_DIFFERENTIABLE)
+    marked = {n for n in fnp.linalg.__all__ if _PLAIN_MARK in getattr(fnp.linalg, n).__doc__}
+    assert marked == {"matrix_rank"}
+
+
+def test_matrix_rank_untraces() -> None:
+    seen = []
+
+    def f(t: Any) -> Any:
+        seen.append((fnp.linalg.matrix_rank(t), np.linalg.matrix_rank(t @ t.T)))
+        return fnp.sum(t)
+
+    fgrad.grad(f)(X)
+    assert seen == [(2, 2)]
+    assert not _has_tracer(seen[0])
 
 
 @pytest.mark.parametrize(
@@ -394,6 +544,10 @@ METHODS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
         lambda t: fnp.sum(fnp.clip(t, -0.5, 0.5) * t),
     ),
     "clip_keywords": (lambda t: t.clip(max=0.5).sum(), lambda t: fnp.sum(fnp.clip(t, None, 0.5))),
+    "complex_parts": (
+        lambda t: (t.conj() * t.real + t.imag + t.conjugate()).sum(),
+        lambda t: fnp.sum(t * t + t),
+    ),
 }
 
 

@@ -62,6 +62,25 @@ OPS: dict[str, Callable[[Any], Any]] = {
         t > 0, fnp.clip(t, -0.45, 0.45), fnp.maximum(t, -1.0)
     ),
     "getitem_pad": lambda t: fnp.pad(t[[0, 0, 1], ::2], 1),
+    "nan_to_num": lambda t: fnp.nan_to_num(t / fnp.sign(t + 0.5)),
+    "select": lambda t: fnp.select([t > 0.4, t < 0], [t, t**2], 0.5),
+    "nansum_nanmean": lambda t: fnp.nansum(t, axis=0) + fnp.nanmean(t, axis=0),
+    "nanvar_nanmax": lambda t: fnp.nanvar(t, axis=1) + fnp.nanmax(t, axis=1),
+    "median": lambda t: fnp.median(t, axis=1),
+    "diff_ediff1d": lambda t: fnp.sum(fnp.diff(t, prepend=np.float32(0.5))) + fnp.ediff1d(t),
+    "cross": lambda t: fnp.cross(t[0], t[1]),
+    "insert_delete_rot90": lambda t: fnp.rot90(
+        fnp.delete(fnp.insert(t, 1, 2.0, axis=1), 0, axis=1)
+    ),
+    "trapezoid": lambda t: fnp.trapezoid(t, t[0]),
+    "gradient": lambda t: fnp.gradient(t, 0.5, axis=1, edge_order=2),
+    "eigh": lambda t: fnp.linalg.eigh(t @ t.T + np.eye(2, dtype=np.float32)).eigenvalues,
+    "svd": lambda t: fnp.linalg.svd(t, full_matrices=False).S,
+    "pinv": fnp.linalg.pinv,
+    "matrix_power_multi_dot": lambda t: fnp.linalg.multi_dot(
+        [t.T, fnp.linalg.matrix_power(t[:, :2] + np.eye(2, dtype=np.float32), -2), t]
+    ),
+    "cond_nuclear_norm": lambda t: fnp.linalg.cond(t) + fnp.linalg.norm(t, "nuc"),
 }
 
 

@@ -112,17 +112,7 @@ def non_differentiable(
     instead (so a replay recomputes it rather than reusing a stale value).
     """
     fn_name = name or numpy_fn.__name__
-    prim = Primitive(fn_name, numpy_fn)
-
-    def fn(*args: Any, **kwargs: Any) -> Any:
-        args = tuple(detach(a) for a in args)
-        if any(a.__class__ is Tracer for a in args) and not any(
-            v.__class__ is Tracer for v in kwargs.values()
-        ):
-            return bindn(prim, args, kwargs)
-        return numpy_fn(*[strip(a) for a in args], **{k: strip(v) for k, v in kwargs.items()})
-
-    fn.__name__ = fn.__qualname__ = fn_name
+    fn = plain_values(numpy_fn, fn_name)
     document(
         fn,
         f"``numpy.{fn_name}`` on the values of traced arrays; the result is a plain NumPy value.",
@@ -135,6 +125,27 @@ def non_differentiable(
         UFUNC_RULES[numpy_fn] = fn
     else:
         FUNCTION_RULES[numpy_fn] = fn
+    return fn
+
+
+def plain_values(numpy_fn: Callable[..., Any], name: str) -> Callable[..., Any]:
+    """``numpy_fn`` applied to the values of its arguments: no gradient, no dispatch entry.
+
+    For masks, counts and indices inside rules: differentiation tracers are
+    dropped, while a replaying trace (``fgrad.jit``) records the call so that a
+    replay recomputes it from the current inputs instead of reading a value.
+    """
+    prim = Primitive(name, numpy_fn)
+
+    def fn(*args: Any, **kwargs: Any) -> Any:
+        args = tuple(detach(a) for a in args)
+        if any(a.__class__ is Tracer for a in args) and not any(
+            v.__class__ is Tracer for v in kwargs.values()
+        ):
+            return bindn(prim, args, kwargs)
+        return numpy_fn(*[strip(a) for a in args], **{k: strip(v) for k, v in kwargs.items()})
+
+    fn.__name__ = fn.__qualname__ = name
     return fn
 
 

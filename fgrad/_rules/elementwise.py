@@ -9,6 +9,7 @@ with :func:`~fgrad._rules.structural.unbroadcast`.
 
 from __future__ import annotations
 
+import builtins
 import math
 import operator
 from collections.abc import Callable
@@ -56,24 +57,24 @@ def _mask(condition: Any, like: Any) -> Any:
 add = binary(
     "add",
     np.add,
-    lambda g, ans, x, y: unbroadcast(g, shape_of(x)),
-    lambda g, ans, x, y: unbroadcast(g, shape_of(y)),
+    lambda g, ans, x, y: g if g.shape == x.shape else unbroadcast(g, x.shape),
+    lambda g, ans, x, y: g if g.shape == y.shape else unbroadcast(g, y.shape),
     "``g`` for both arguments, summed over broadcast axes.",
     traced_impl=operator.add,
 )
 subtract = binary(
     "subtract",
     np.subtract,
-    lambda g, ans, x, y: unbroadcast(g, shape_of(x)),
-    lambda g, ans, x, y: unbroadcast(-g, shape_of(y)),
+    lambda g, ans, x, y: g if g.shape == x.shape else unbroadcast(g, x.shape),
+    lambda g, ans, x, y: unbroadcast(-g, y.shape),
     "``g`` and ``-g``.",
     traced_impl=operator.sub,
 )
 multiply = binary(
     "multiply",
     np.multiply,
-    lambda g, ans, x, y: unbroadcast(g * y, shape_of(x)),
-    lambda g, ans, x, y: unbroadcast(g * x, shape_of(y)),
+    lambda g, ans, x, y: unbroadcast(g * y, x.shape),
+    lambda g, ans, x, y: unbroadcast(g * x, y.shape),
     "``g * y`` and ``g * x``.",
     traced_impl=operator.mul,
 )
@@ -372,6 +373,167 @@ def clip(
     return out
 
 
+# --- non-finite values, real and complex parts, copies, select ------------------------
+
+
+def nan_to_num(
+    x: Any, copy: bool = True, nan: Any = 0.0, posinf: Any = None, neginf: Any = None
+) -> Any:
+    """Differentiable ``numpy.nan_to_num``: NaN and infinities replaced by finite numbers.
+
+    Gradient: ``g`` where ``x`` is finite, 0 where it was replaced; a traced
+    replacement value (``nan``, ``posinf``, ``neginf``) receives the cotangents
+    of the elements it replaced.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> import fgrad.numpy as fnp
+    >>> f = lambda x: fnp.sum(3 * fnp.nan_to_num(x, posinf=9.0))
+    >>> fgrad.grad(f)(np.array([1.5, np.inf, np.nan]))
+    array([3., 0., 0.])
+    """
+    if not builtins.any(v.__class__ is Tracer for v in (x, nan, posinf, neginf)):
+        return np.nan_to_num(x, copy=copy, nan=nan, posinf=posinf, neginf=neginf)
+    dtype = dtype_of(x)
+    if not np.issubdtype(dtype, np.inexact):
+        dtype = np.dtype(np.float64)
+    info = np.finfo(dtype)
+    high = info.max if posinf is None else posinf
+    low = info.min if neginf is None else neginf
+    values = detach(x)
+    replacement = where(isnan(values), nan, where(greater(values, 0), high, low))
+    return where(isfinite(values), x, replacement)
+
+
+def _real_only(x: Any, name: str) -> None:
+    if np.issubdtype(dtype_of(x), np.complexfloating):
+        raise TypeError(
+            f"fgrad.numpy.{name} was called on a complex traced array: fgrad differentiates "
+            "real floating-point arrays only"
+        )
+
+
+def real(val: Any) -> Any:
+    """Differentiable ``numpy.real``: the array itself for real input.
+
+    Gradient: ``g`` (fgrad differentiates real arrays; a complex traced array raises
+    ``TypeError``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> import fgrad.numpy as fnp
+    >>> fgrad.grad(lambda x: fnp.sum(fnp.real(x) ** 2))(np.array([1.0, -2.0]))
+    array([ 2., -4.])
+    """
+    if val.__class__ is not Tracer:
+        return np.real(val)
+    _real_only(val, "real")
+    return val
+
+
+def imag(val: Any) -> Any:
+    """``numpy.imag``: zeros of the input's shape and dtype for a real (traced) array.
+
+    Gradient: none: the result is a plain NumPy value (the imaginary part of a
+    real array is the constant 0, so its gradient is zero).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> import fgrad.numpy as fnp
+    >>> fgrad.grad(lambda x: fnp.sum(x + fnp.imag(x)))(np.array([1.0, -2.0]))
+    array([1., 1.])
+    """
+    if val.__class__ is not Tracer:
+        return np.imag(val)
+    _real_only(val, "imag")
+    return np.zeros(shape_of(val), dtype=dtype_of(val))
+
+
+def conjugate(x: Any) -> Any:
+    """Differentiable ``numpy.conjugate`` (also ``conj``): the array itself for real input.
+
+    Gradient: ``g`` (fgrad differentiates real arrays; a complex traced array raises
+    ``TypeError``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> import fgrad.numpy as fnp
+    >>> fgrad.grad(lambda x: fnp.sum(x * fnp.conj(x)))(np.array([1.0, -2.0]))
+    array([ 2., -4.])
+    """
+    if x.__class__ is not Tracer:
+        return np.conjugate(x)
+    _real_only(x, "conjugate")
+    return x
+
+
+conj = conjugate
+
+
+def copy(a: Any, order: str = "K", subok: bool = False) -> Any:
+    """Differentiable ``numpy.copy``; a traced array is returned as is (tracers are immutable).
+
+    Gradient: ``g``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> import fgrad.numpy as fnp
+    >>> fgrad.grad(lambda x: fnp.sum(fnp.copy(x) * x))(np.array([1.0, -2.0]))
+    array([ 2., -4.])
+    """
+    if a.__class__ is not Tracer:
+        return np.copy(a, order=order, subok=subok)  # type: ignore[call-overload]
+    return a
+
+
+def select(condlist: Any, choicelist: Any, default: Any = 0) -> Any:
+    """Differentiable ``numpy.select``; the conditions carry no gradient.
+
+    Composed of nested :func:`where` calls, last condition innermost, so the
+    first true condition wins as in NumPy.
+
+    Gradient: ``g`` to the choice picked at each element (or to ``default``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> import fgrad.numpy as fnp
+    >>> f = lambda x: fnp.sum(fnp.select([x < 0, x < 1], [-x, 2 * x], x**2))
+    >>> fgrad.grad(f)(np.array([-1.0, 0.5, 3.0]))
+    array([-1.,  2.,  6.])
+    """
+    condlist, choicelist = list(condlist), list(choicelist)
+    traced = (
+        default.__class__ is Tracer
+        or builtins.any(c.__class__ is Tracer for c in choicelist)
+        or builtins.any(c.__class__ is Tracer for c in condlist)
+    )
+    if not traced:
+        return np.select(condlist, choicelist, default)
+    if len(condlist) != len(choicelist):
+        raise ValueError("list of cases must be same length as list of conditions")
+    if not condlist:
+        raise ValueError("select with an empty condition list is not possible")
+    for i, cond in enumerate(condlist):
+        if dtype_of(cond) != np.bool_:
+            raise TypeError(f"invalid entry {i} in condlist: should be boolean ndarray")
+    out = default
+    for cond, choice in zip(reversed(condlist), reversed(choicelist)):
+        out = where(cond, choice, out)
+    return out
+
+
 # --- no gradient ------------------------------------------------------------------
 
 sign = non_differentiable(np.sign)
@@ -402,6 +564,12 @@ signbit = non_differentiable(np.signbit)
 _DISPATCH: list[tuple[Callable[..., Any], Callable[..., Any]]] = [
     (np.where, where),
     (np.clip, clip),
+    (np.nan_to_num, nan_to_num),
+    (np.real, real),
+    (np.imag, imag),
+    (np.conjugate, conjugate),
+    (np.copy, copy),
+    (np.select, select),
 ]
 for _np_fn, _fn in _DISPATCH:
     register_function(_np_fn, _fn)
@@ -421,6 +589,9 @@ __all__ = [
     "cbrt",
     "ceil",
     "clip",
+    "conj",
+    "conjugate",
+    "copy",
     "cos",
     "cosh",
     "deg2rad",
@@ -440,6 +611,7 @@ __all__ = [
     "greater_equal",
     "heaviside",
     "hypot",
+    "imag",
     "isfinite",
     "isinf",
     "isnan",
@@ -459,16 +631,19 @@ __all__ = [
     "minimum",
     "mod",
     "multiply",
+    "nan_to_num",
     "negative",
     "not_equal",
     "positive",
     "power",
     "rad2deg",
     "radians",
+    "real",
     "reciprocal",
     "remainder",
     "rint",
     "round",
+    "select",
     "sign",
     "signbit",
     "sin",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import operator
 import string
 from collections import namedtuple
 from collections.abc import Callable, Sequence
@@ -10,19 +11,22 @@ from typing import Any
 
 import numpy as np
 
-from fgrad._core import NO_PARAMS, Primitive, Tracer, bind1, bind2, bindn, concrete
+from fgrad._core import NO_PARAMS, Primitive, Tracer, bind1, bind2, bindn, concrete, detach
 from fgrad._rules._define import (
     document,
     dtype_of,
     ndim_of,
+    non_differentiable,
+    normalize_axes,
     register_function,
     shape_of,
 )
-from fgrad._rules.elementwise import absolute, multiply, power, sqrt
+from fgrad._rules.elementwise import absolute, equal, multiply, power, sqrt, where
 from fgrad._rules.reductions import max, min
 from fgrad._rules.structural import (
     _sum_fn,
     _transpose_fn,
+    astype,
     broadcast_to,
     expand_dims,
     getitem,
@@ -30,6 +34,9 @@ from fgrad._rules.structural import (
     swapaxes,
     unbroadcast,
 )
+
+# NumPy's stubs want Literal flags and arrays; here arguments are checked by NumPy.
+_np_linalg: Any = np.linalg
 
 
 def _mT(x: Any) -> Any:
@@ -418,6 +425,10 @@ def _vector_norm(x: Any, ord: Any, axes: tuple[int, ...], keepdims: bool) -> Any
     return power(_sum_fn(power(absolute(x), ord), axes, keepdims), 1.0 / ord)
 
 
+def _axes_last(ndim: int, axes: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(i for i in range(ndim) if i not in axes) + axes
+
+
 def _matrix_norm(x: Any, ord: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
     row, col = axes
     if ord is None or ord == "fro":
@@ -430,14 +441,620 @@ def _matrix_norm(x: Any, ord: Any, axes: tuple[int, ...], keepdims: bool) -> Any
         sums = _sum_fn(absolute(x), (col,), True)
         pick = max if ord == np.inf else min
         out = pick(sums, row, keepdims=True)
+    elif ord in (2, -2, "nuc"):
+        s = svdvals(_transpose_fn(x, _axes_last(ndim_of(x), axes)))
+        last = (ndim_of(s) - 1,)
+        if ord == "nuc":
+            out = _sum_fn(s, last, False)
+        else:
+            out = (max if ord == 2 else min)(s, last, keepdims=False)
+        if keepdims:
+            out = reshape(out, tuple(1 if i in axes else d for i, d in enumerate(shape_of(x))))
+        return out
     else:
-        raise TypeError(
-            f"fgrad.numpy.linalg.norm has no gradient rule for matrix ord={ord!r} (it needs "
-            "singular values); use ord='fro', 1, -1, inf or -inf, or define a custom_vjp"
-        )
+        raise ValueError("Invalid norm order for matrices.")
     if keepdims:
         return out
     return reshape(out, tuple(d for i, d in enumerate(shape_of(out)) if i not in axes))
+
+
+# --- shared helpers of the decompositions ------------------------------------------------
+
+
+def _diag_embed(v: Any) -> Any:
+    """Square matrices with ``v``'s last axis on their diagonal."""
+    n = shape_of(v)[-1]
+    return expand_dims(v, -2) * np.eye(n, dtype=dtype_of(v))
+
+
+def _inverse_gaps(w: Any) -> Any:
+    """``F[..., i, j] = 1 / (w[j] - w[i])``, and 0 where ``w[j] == w[i]`` (the diagonal).
+
+    Zero rather than infinite for repeated values: a cotangent that does not
+    distinguish vectors of a repeated value (e.g. none at all, when only the
+    values are used) then gives the exact gradient instead of NaN.
+    """
+    gaps = expand_dims(w, -2) - expand_dims(w, -1)
+    same = equal(detach(gaps), 0)
+    return where(same, 0.0, 1.0 / where(same, 1.0, gaps))
+
+
+def _safe_reciprocal(s: Any) -> Any:
+    zero = equal(detach(s), 0)
+    return where(zero, 0.0, 1.0 / where(zero, 1.0, s))
+
+
+def _one_triangle(m: Any, uplo: str) -> Any:
+    """The gradient ``m`` (with respect to a symmetric matrix) of a function that reads only
+    the ``uplo`` triangle: the diagonal as is, the read triangle gets ``m + m.T``, the
+    other one nothing."""
+    n = shape_of(m)[-1]
+    dtype = dtype_of(m)
+    ones = np.ones((n, n), dtype=dtype)
+    strict = np.tril(ones, -1) if uplo == "L" else np.triu(ones, 1)
+    return m * np.eye(n, dtype=dtype) + (m + _mT(m)) * strict
+
+
+def _lower_symmetric(a: Any) -> Any:
+    """The symmetric matrix that a function reading the lower triangle of ``a`` sees."""
+    n = shape_of(a)[-1]
+    dtype = dtype_of(a)
+    strict = np.tril(np.ones((n, n), dtype=dtype), -1)
+    lower = a * strict
+    return lower + _mT(lower) + a * np.eye(n, dtype=dtype)
+
+
+# --- eigh, eigvalsh ---------------------------------------------------------------------
+
+
+def _eigh_impl(a: Any, UPLO: str) -> Any:
+    w, v = _np_linalg.eigh(a, UPLO)
+    return np.concatenate([w[..., None, :], v], axis=-2)
+
+
+def _eigh_parts(packed: Any) -> tuple[Any, Any]:
+    return (
+        getitem(packed, (Ellipsis, 0, slice(None))),
+        getitem(packed, (Ellipsis, slice(1, None), slice(None))),
+    )
+
+
+def _eigh_vjp(g: Any, ans: Any, a: Any, UPLO: str) -> Any:
+    w, v = _eigh_parts(ans)
+    gw, gv = _eigh_parts(g)
+    vt = _mT(v)
+    inner = _inverse_gaps(w) * matmul(vt, gv) + _diag_embed(gw)
+    return _one_triangle(matmul(matmul(v, inner), vt), UPLO)
+
+
+_EIGH = Primitive("linalg.eigh", _eigh_impl, (_eigh_vjp,))
+
+
+def _eigh_fn(a: Any, UPLO: str) -> Any:
+    if a.__class__ is Tracer:
+        return bind1(_EIGH, a, {"UPLO": UPLO})
+    return _eigh_impl(a, UPLO)
+
+
+_EIGH.fn = _eigh_fn
+
+EighResult = namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
+
+
+def _check_uplo(UPLO: str) -> str:
+    UPLO = UPLO.upper()
+    if UPLO not in ("L", "U"):
+        raise ValueError("UPLO argument must be 'L' or 'U'")
+    return UPLO
+
+
+def eigh(a: Any, UPLO: str = "L") -> Any:
+    """Differentiable ``numpy.linalg.eigh``: eigenvalues (ascending) and eigenvectors of
+    symmetric matrices, as ``EighResult(eigenvalues, eigenvectors)``.
+
+    Like NumPy, only the ``UPLO`` triangle of ``a`` is read, and the gradient is that
+    of this function: the read triangle's off-diagonal elements stand for both
+    symmetric positions, the other triangle gets 0. Differentiate a symmetric
+    function of your matrix (e.g. ``(a + a.T) / 2``) to get the symmetric gradient.
+
+    The decomposition is one primitive whose result stacks the eigenvalues on
+    top of the eigenvectors (shape ``(..., n + 1, n)``), sliced apart afterwards:
+    one LAPACK call forward, and one rule that sees both cotangents.
+
+    Gradient: ``V (diag(gw) + F * (V.T gV)) V.T`` with ``F[i, j] = 1 / (w[j] - w[i])``
+    off the diagonal, folded onto the read triangle. For repeated eigenvalues the
+    eigenvectors are not unique and their gradient is undefined: ``F`` is set to 0
+    between equal eigenvalues, which gives exact first derivatives of the eigenvalues
+    and of functions that do not depend on the choice of basis within an eigenspace
+    (projectors), and meaningless ones otherwise; second derivatives at exactly
+    repeated eigenvalues are not exact (they differentiate the arbitrary basis).
+    Eigenvectors are defined up to sign; use functions invariant to it
+    (``v[:, i] * v[0, i]``, projectors) or fix the sign.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> import fgrad.numpy as fnp
+    >>> a = np.array([[2.0, 1.0], [1.0, 3.0]])
+    >>> def expm(s):  # a matrix function through the eigendecomposition
+    ...     w, v = fnp.linalg.eigh((s + s.T) / 2)
+    ...     return (v * fnp.exp(w)) @ v.T
+    >>> fgrad.check_grads(expm, (a,))
+    >>> fgrad.grad(lambda s: fnp.linalg.eigh(s).eigenvalues[1])(a)  # reads the lower triangle
+    array([[0.2763932 , 0.        ],
+           [0.89442719, 0.7236068 ]])
+    """
+    if a.__class__ is not Tracer:
+        return _np_linalg.eigh(a, UPLO)
+    UPLO = _check_uplo(UPLO)
+    _check_square(a, "eigh")
+    return EighResult(*_eigh_parts(bind1(_EIGH, a, {"UPLO": UPLO})))
+
+
+def eigvalsh(a: Any, UPLO: str = "L") -> Any:
+    """Differentiable ``numpy.linalg.eigvalsh``: eigenvalues (ascending) of symmetric matrices.
+
+    Computed as ``eigh(a, UPLO).eigenvalues`` (the gradient needs the eigenvectors).
+
+    Gradient: ``V diag(g) V.T`` folded onto the read triangle (see :func:`eigh`); exact
+    also for repeated eigenvalues.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> import fgrad.numpy as fnp
+    >>> a = np.array([[2.0, 1.0], [0.5, 3.0]])
+    >>> fgrad.check_grads(lambda a: fnp.linalg.eigvalsh(a + a.T), (a,))
+    >>> fgrad.grad(lambda a: fnp.sum(fnp.linalg.eigvalsh(a)))(np.eye(2))  # the trace
+    array([[1., 0.],
+           [0., 1.]])
+    """
+    if a.__class__ is not Tracer:
+        return _np_linalg.eigvalsh(a, UPLO)
+    return eigh(a, UPLO).eigenvalues
+
+
+def _check_square(a: Any, name: str) -> None:
+    shape = shape_of(a)
+    if len(shape) < 2:
+        raise np.linalg.LinAlgError(
+            f"{len(shape)}-dimensional array given. Array must be at least two-dimensional"
+        )
+    if shape[-1] != shape[-2]:
+        raise np.linalg.LinAlgError(f"{name}: last 2 dimensions of the array must be square")
+
+
+# --- svd, svdvals ------------------------------------------------------------------------
+
+
+def _svd_impl(a: Any, hermitian: bool) -> Any:
+    u, s, vt = np.linalg.svd(a, full_matrices=False, hermitian=hermitian)
+    batch = a.shape[:-2]
+    return np.concatenate([u.reshape(batch + (-1,)), s, vt.reshape(batch + (-1,))], axis=-1)
+
+
+def _svd_parts(packed: Any, m: int, n: int) -> tuple[Any, Any, Any]:
+    k = builtins.min(m, n)
+    batch = shape_of(packed)[:-1]
+    u = reshape(getitem(packed, (Ellipsis, slice(0, m * k))), batch + (m, k))
+    s = getitem(packed, (Ellipsis, slice(m * k, m * k + k)))
+    vt = reshape(getitem(packed, (Ellipsis, slice(m * k + k, None))), batch + (k, n))
+    return u, s, vt
+
+
+def _svd_vjp(g: Any, ans: Any, a: Any, hermitian: bool) -> Any:
+    m, n = shape_of(a)[-2:]
+    k = builtins.min(m, n)
+    u, s, vt = _svd_parts(ans, m, n)
+    gu, gs, gvt = _svd_parts(g, m, n)
+    f = _inverse_gaps(s * s)
+    ut_gu = matmul(_mT(u), gu)
+    vt_gv = matmul(vt, _mT(gvt))
+    s_row, s_col = expand_dims(s, -2), expand_dims(s, -1)
+    core = f * (ut_gu - _mT(ut_gu)) * s_row + _diag_embed(gs) + s_col * (f * (vt_gv - _mT(vt_gv)))
+    out = matmul(matmul(u, core), vt)
+    if m > k or n > k:
+        inv_s = expand_dims(_safe_reciprocal(s), -2)
+        if m > k:  # (I - U U.T) gU S^-1 V.T
+            out = out + matmul((gu - matmul(u, ut_gu)) * inv_s, vt)
+        if n > k:  # U S^-1 gV.T (I - V V.T)
+            out = out + matmul(u * inv_s, gvt - matmul(_mT(vt_gv), vt))
+    return _one_triangle(out, "L") if hermitian else out
+
+
+_SVD = Primitive("linalg.svd", _svd_impl, (_svd_vjp,))
+
+
+def _svd_fn(a: Any, hermitian: bool) -> Any:
+    if a.__class__ is Tracer:
+        return bind1(_SVD, a, {"hermitian": hermitian})
+    return _svd_impl(a, hermitian)
+
+
+_SVD.fn = _svd_fn
+
+SVDResult = namedtuple("SVDResult", ["U", "S", "Vh"])
+
+
+def svd(
+    a: Any, full_matrices: bool = True, compute_uv: bool = True, hermitian: bool = False
+) -> Any:
+    """Differentiable ``numpy.linalg.svd``: ``SVDResult(U, S, Vh)``, or ``S`` alone.
+
+    One primitive computes the thin decomposition, its result packing ``U``,
+    ``S`` and ``Vh`` into one array that is sliced apart; ``compute_uv=False``
+    uses it too (the gradient of the singular values needs the vectors). With
+    ``full_matrices=True`` (NumPy's default) a non-square traced matrix raises
+    ``TypeError``: the extra columns are an arbitrary basis with no gradient; pass
+    ``full_matrices=False``. ``hermitian=True`` reads the lower triangle only, and
+    its gradient is that of this function (see :func:`eigh`).
+
+    Gradient: for ``S`` alone, ``U diag(gS) Vh`` (exact also for repeated singular
+    values). For the vectors, the rule of Townsend (2016):
+    ``U [F*(U.T gU - gU.T U) S + diag(gS) + S F*(V.T gV - gV.T V)] V.T`` plus the
+    terms ``(I - U U.T) gU S^-1 V.T`` and ``U S^-1 gV.T (I - V V.T)`` of rectangular
+    matrices, with ``F[i, j] = 1 / (s[j]**2 - s[i]**2)``. It needs distinct nonzero
+    singular values (the vectors are not unique otherwise; ``F`` is 0 between equal
+    values and ``1/s`` is 0 at zeros, as for :func:`eigh`). Singular vectors are
+    defined up to a common sign of ``U[:, i]`` and ``Vh[i]``: use functions invariant
+    to it, such as ``U[:, i:i+1] @ Vh[i:i+1]``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> import fgrad.numpy as fnp
+    >>> a = np.array([[2.0, 0.5, 0.1], [0.3, 1.5, -0.2]])
+    >>> fgrad.check_grads(lambda a: fnp.linalg.svd(a, compute_uv=False), (a,))
+    >>> def top(a):  # the best rank-one approximation
+    ...     u, s, vh = fnp.linalg.svd(a, full_matrices=False)
+    ...     return s[0] * u[:, :1] @ vh[:1]
+    >>> fgrad.check_grads(top, (a,))
+    """
+    if a.__class__ is not Tracer:
+        return _np_linalg.svd(a, full_matrices, compute_uv, hermitian)
+    shape = shape_of(a)
+    if len(shape) < 2:
+        raise np.linalg.LinAlgError(
+            f"{len(shape)}-dimensional array given. Array must be at least two-dimensional"
+        )
+    m, n = shape[-2:]
+    if compute_uv and full_matrices and m != n:
+        raise TypeError(
+            "fgrad.numpy.linalg.svd has no gradient rule for full_matrices=True with a "
+            f"non-square matrix ({m}x{n}): the extra singular vectors are arbitrary. "
+            "Pass full_matrices=False."
+        )
+    u, s, vt = _svd_parts(bind1(_SVD, a, {"hermitian": bool(hermitian)}), m, n)
+    return SVDResult(u, s, vt) if compute_uv else s
+
+
+def svdvals(x: Any) -> Any:
+    """Differentiable ``numpy.linalg.svdvals``: the singular values, descending.
+
+    Gradient: ``U diag(g) Vh`` (see :func:`svd`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> import fgrad.numpy as fnp
+    >>> fgrad.check_grads(fnp.linalg.svdvals, (np.array([[2.0, 0.5], [0.3, 1.5], [1.0, 0.0]]),))
+    """
+    if x.__class__ is not Tracer:
+        return np.linalg.svd(x, compute_uv=False)
+    return svd(x, compute_uv=False)
+
+
+# --- pinv ----------------------------------------------------------------------------------
+
+
+def _pinv_impl(a: Any, rcond: Any, hermitian: bool, rtol: Any) -> Any:
+    kwargs: dict[str, Any] = {"hermitian": hermitian}
+    if rcond is not None:
+        kwargs["rcond"] = rcond
+    if rtol is not None:
+        kwargs["rtol"] = rtol
+    return np.linalg.pinv(a, **kwargs)
+
+
+def _pinv_vjp(g: Any, ans: Any, a: Any, rcond: Any, hermitian: bool, rtol: Any) -> Any:
+    # d(A+) = -A+ dA A+ + A+ A+.T dA.T (I - A A+) + (I - A+ A) dA.T A+.T A+ (Golub and
+    # Pereyra, 1973), valid where the rank is locally constant.
+    if hermitian:
+        a = _lower_symmetric(a)
+    p, pt, gt = ans, _mT(ans), _mT(g)
+    out = -matmul(matmul(pt, g), pt)
+    right = matmul(gt, matmul(p, pt))
+    out = out + right - matmul(a, matmul(p, right))
+    left = matmul(matmul(pt, p), gt)
+    out = out + left - matmul(matmul(left, p), a)
+    return _one_triangle(out, "L") if hermitian else out
+
+
+_PINV = Primitive("linalg.pinv", _pinv_impl, (_pinv_vjp,))
+
+
+def _pinv_fn(a: Any, rcond: Any, hermitian: bool, rtol: Any) -> Any:
+    if a.__class__ is Tracer:
+        return bind1(_PINV, a, {"rcond": rcond, "hermitian": hermitian, "rtol": rtol})
+    return _pinv_impl(a, rcond, hermitian, rtol)
+
+
+_PINV.fn = _pinv_fn
+
+
+def pinv(a: Any, rcond: Any = None, hermitian: bool = False, *, rtol: Any = None) -> Any:
+    """Differentiable ``numpy.linalg.pinv`` (``rcond``/``rtol``, ``hermitian``).
+
+    Gradient: ``-P.T g P.T + (I - a P) g.T P P.T + P.T P g.T (I - P a)`` with
+    ``P = pinv(a)``: the derivative where the rank of ``a`` is locally constant
+    (any full-rank matrix, or a rank-deficient one moved along matrices of the same
+    rank). Where a singular value crosses the cutoff ``pinv`` jumps and has no
+    derivative. ``hermitian=True`` reads the lower triangle only (see :func:`eigh`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> import fgrad.numpy as fnp
+    >>> fgrad.check_grads(fnp.linalg.pinv, (np.array([[2.0, 0.5], [0.3, 1.5], [1.0, 0.0]]),))
+    """
+    if a.__class__ is not Tracer:
+        return _pinv_impl(a, rcond, hermitian, rtol)
+    if ndim_of(a) < 2:
+        raise np.linalg.LinAlgError(
+            f"{ndim_of(a)}-dimensional array given. Array must be at least two-dimensional"
+        )
+    return bind1(_PINV, a, {"rcond": rcond, "hermitian": bool(hermitian), "rtol": rtol})
+
+
+# --- matrix_power, multi_dot, cond, matrix_rank -------------------------------------------
+
+
+def matrix_power(a: Any, n: int) -> Any:
+    """Differentiable ``numpy.linalg.matrix_power``: repeated ``matmul`` (``inv`` first
+    for negative ``n``), in NumPy's order of products.
+
+    Gradient: through the products (and ``inv``); ``n = 0`` gives the identity, a
+    constant.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> import fgrad.numpy as fnp
+    >>> a = np.array([[1.0, 0.5], [-0.3, 0.8]])
+    >>> fgrad.check_grads(lambda a: fnp.linalg.matrix_power(a, 5), (a,))
+    >>> fgrad.check_grads(lambda a: fnp.linalg.matrix_power(a, -2), (a,))
+    """
+    if a.__class__ is not Tracer:
+        return np.linalg.matrix_power(a, n)
+    n = operator.index(n)
+    _check_square(a, "matrix_power")
+    if n == 0:
+        out = np.empty(shape_of(a), dtype=dtype_of(a))
+        out[...] = np.eye(shape_of(a)[-1], dtype=dtype_of(a))
+        return out
+    if n < 0:
+        a = inv(a)
+        n = -n
+    if n == 1:
+        return a
+    if n == 2:
+        return matmul(a, a)
+    if n == 3:
+        return matmul(matmul(a, a), a)
+    z = result = None
+    while n > 0:
+        z = a if z is None else matmul(z, z)
+        n, bit = divmod(n, 2)
+        if bit:
+            result = z if result is None else matmul(result, z)
+    return result
+
+
+def _chain_order(dims: Sequence[int]) -> np.ndarray:
+    """Where to split each sub-chain of a matrix product for the fewest multiplications
+    (the dynamic program of ``numpy.linalg.multi_dot``, with the same tie-breaking)."""
+    n = len(dims) - 1
+    cost = np.zeros((n, n), dtype=float)
+    split = np.empty((n, n), dtype=np.intp)
+    for length in range(1, n):
+        for i in range(n - length):
+            j = i + length
+            cost[i, j] = np.inf
+            for k in range(i, j):
+                q = cost[i, k] + cost[k + 1, j] + dims[i] * dims[k + 1] * dims[j + 1]
+                if q < cost[i, j]:
+                    cost[i, j] = q
+                    split[i, j] = k
+    return split
+
+
+def _chain_product(arrays: list[Any], split: np.ndarray, i: int, j: int) -> Any:
+    if i == j:
+        return arrays[i]
+    k = int(split[i, j])
+    return matmul(_chain_product(arrays, split, i, k), _chain_product(arrays, split, k + 1, j))
+
+
+def multi_dot(arrays: Sequence[Any], *, out: Any = None) -> Any:
+    """Differentiable ``numpy.linalg.multi_dot``: a chain of ``dot`` products in the
+    cheapest order (the first and last arrays may be 1-D).
+
+    Gradient: through the ``matmul`` products.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> import fgrad.numpy as fnp
+    >>> a, b, c = np.ones(3), np.arange(6.0).reshape(3, 2), np.array([[1.0, -1.0], [0.5, 2.0]])
+    >>> fgrad.check_grads(lambda a, b, c: fnp.linalg.multi_dot([a, b, c]), (a, b, c))
+    """
+    arrays = list(arrays)
+    if not builtins.any(x.__class__ is Tracer for x in arrays):
+        return np.linalg.multi_dot(arrays, out=out)
+    if out is not None:
+        raise TypeError(
+            "fgrad.numpy.linalg.multi_dot does not take out= (in-place has no gradient)"
+        )
+    n = len(arrays)
+    if n < 2:
+        raise ValueError("Expecting at least two arrays.")
+    if n == 2:
+        return dot(arrays[0], arrays[1])
+    arrays = [x if x.__class__ is Tracer else np.asarray(x) for x in arrays]
+    first_1d, last_1d = ndim_of(arrays[0]) == 1, ndim_of(arrays[-1]) == 1
+    if first_1d:
+        arrays[0] = reshape(arrays[0], (1, -1))
+    if last_1d:
+        arrays[-1] = reshape(arrays[-1], (-1, 1))
+    for x in arrays:
+        if ndim_of(x) != 2:
+            raise np.linalg.LinAlgError(
+                f"{ndim_of(x)}-dimensional array given. Array must be two-dimensional"
+            )
+    dims = [shape_of(x)[0] for x in arrays] + [shape_of(arrays[-1])[1]]
+    result = _chain_product(arrays, _chain_order(dims), 0, n - 1)
+    if first_1d and last_1d:
+        return getitem(result, (0, 0))
+    if first_1d or last_1d:
+        return reshape(result, (-1,))
+    return result
+
+
+def cond(x: Any, p: Any = None) -> Any:
+    """Differentiable ``numpy.linalg.cond``: ``s_max / s_min`` for ``p`` None or 2
+    (``s_min / s_max`` for -2), else ``norm(x, p) * norm(inv(x), p)``.
+
+    Gradient: through the singular values (see :func:`svd`) or ``norm`` and ``inv``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> import fgrad.numpy as fnp
+    >>> a = np.array([[2.0, 0.5], [0.3, 1.5]])
+    >>> fgrad.check_grads(fnp.linalg.cond, (a,))
+    >>> fgrad.check_grads(lambda a: fnp.linalg.cond(a, "fro"), (a,))
+    """
+    if x.__class__ is not Tracer:
+        return np.linalg.cond(x, p)
+    if p is None or p in (2, -2):
+        s = svdvals(x)
+        hi, lo = getitem(s, (Ellipsis, 0)), getitem(s, (Ellipsis, -1))
+        return lo / hi if p == -2 else hi / lo
+    _check_square(x, "cond")
+    return norm(x, p, axis=(-2, -1)) * norm(inv(x), p, axis=(-2, -1))
+
+
+# --- NumPy 2's array-API functions of numpy.linalg ---------------------------------------
+
+
+def matrix_transpose(x: Any) -> Any:
+    """Differentiable ``numpy.linalg.matrix_transpose``: the last two axes swapped.
+
+    Gradient: the cotangent transposed back.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> import fgrad.numpy as fnp
+    >>> fgrad.check_grads(fnp.linalg.matrix_transpose, (np.ones((2, 2, 3)),))
+    """
+    if ndim_of(x) < 2:
+        raise ValueError("Input array must be at least 2-dimensional")
+    return swapaxes(x, -1, -2)
+
+
+def vector_norm(x: Any, /, *, axis: Any = None, keepdims: bool = False, ord: Any = 2) -> Any:
+    """Differentiable ``numpy.linalg.vector_norm`` (any ``axis``, also a tuple).
+
+    Gradient: as :func:`norm` for vectors.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> import fgrad.numpy as fnp
+    >>> x = np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]])
+    >>> fgrad.check_grads(lambda x: fnp.linalg.vector_norm(x, axis=(0, 1), ord=3), (x,))
+    """
+    if x.__class__ is not Tracer:
+        return np.linalg.vector_norm(x, axis=axis, keepdims=keepdims, ord=ord)
+    shape = shape_of(x)
+    axes = tuple(range(len(shape))) if axis is None else normalize_axes(axis, len(shape), "norm")
+    kept = tuple(i for i in range(len(shape)) if i not in axes)
+    rows = reshape(_transpose_fn(x, kept + axes), tuple(shape[i] for i in kept) + (-1,))
+    out = _vector_norm(rows, ord, (len(kept),), False)
+    if keepdims:
+        out = reshape(out, tuple(1 if i in axes else d for i, d in enumerate(shape)))
+    return out
+
+
+def matrix_norm(x: Any, /, *, keepdims: bool = False, ord: Any = "fro") -> Any:
+    """Differentiable ``numpy.linalg.matrix_norm`` over the last two axes.
+
+    Gradient: as :func:`norm` for matrices.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> import fgrad.numpy as fnp
+    >>> x = np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]])
+    >>> fgrad.check_grads(lambda x: fnp.linalg.matrix_norm(x, ord="nuc"), (x,))
+    """
+    return norm(x, ord, axis=(-2, -1), keepdims=keepdims)
+
+
+def vecdot(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:
+    """Differentiable ``numpy.linalg.vecdot``: the dot product along ``axis``, broadcast.
+
+    Gradient: ``g * x2`` and ``g * x1``, summed over broadcast axes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> import fgrad.numpy as fnp
+    >>> fgrad.check_grads(fnp.linalg.vecdot, (np.ones((2, 3)), np.array([0.5, -1.0, 2.0])))
+    """
+    if x1.__class__ is not Tracer and x2.__class__ is not Tracer:
+        return _np_linalg.vecdot(x1, x2, axis=axis)
+    product = x1 * x2
+    return _sum_fn(product, normalize_axes(axis, ndim_of(product), "vecdot"), False)
+
+
+def _linalg_outer(x1: Any, x2: Any, /) -> Any:
+    if ndim_of(x1) != 1 or ndim_of(x2) != 1:
+        raise ValueError("Input arrays must be one-dimensional")
+    return outer(x1, x2)
+
+
+def _linalg_cross(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:
+    from fgrad._rules.shape import cross
+
+    return cross(x1, x2, axis=axis)
+
+
+def _linalg_diagonal(x: Any, /, *, offset: int = 0) -> Any:
+    from fgrad._rules.shape import diagonal
+
+    return diagonal(x, offset, -2, -1)
+
+
+def _linalg_trace(x: Any, /, *, offset: int = 0, dtype: Any = None) -> Any:
+    from fgrad._rules.shape import trace
+
+    if dtype is not None:
+        x = astype(x, dtype)
+    return trace(x, offset, -2, -1)
 
 
 _DISPATCH: list[tuple[Callable[..., Any], Callable[..., Any]]] = [
@@ -455,7 +1072,32 @@ _DISPATCH: list[tuple[Callable[..., Any], Callable[..., Any]]] = [
     (np.linalg.solve, solve),
     (np.linalg.cholesky, cholesky),
     (np.linalg.norm, norm),
+    (np.linalg.eigh, eigh),
+    (np.linalg.eigvalsh, eigvalsh),
+    (np.linalg.svd, svd),
+    (np.linalg.pinv, pinv),
+    (np.linalg.matrix_power, matrix_power),
+    (np.linalg.multi_dot, multi_dot),
+    (np.linalg.cond, cond),
 ]
+# NumPy 2's array-API additions, where present.
+_ARRAY_API: list[tuple[Any, str, Callable[..., Any]]] = [
+    (np.linalg, "svdvals", svdvals),
+    (np.linalg, "matrix_transpose", matrix_transpose),
+    (np, "matrix_transpose", matrix_transpose),
+    (np.linalg, "vector_norm", vector_norm),
+    (np.linalg, "matrix_norm", matrix_norm),
+    (np.linalg, "vecdot", vecdot),
+    (np.linalg, "outer", _linalg_outer),
+    (np.linalg, "cross", _linalg_cross),
+    (np.linalg, "diagonal", _linalg_diagonal),
+    (np.linalg, "trace", _linalg_trace),
+    (np.linalg, "matmul", matmul),
+    (np.linalg, "tensordot", tensordot),
+]
+for _owner, _name, _fn in _ARRAY_API:
+    if hasattr(_owner, _name):
+        _DISPATCH.append((getattr(_owner, _name), _fn))
 for _np_fn, _fn in _DISPATCH:
     register_function(_np_fn, _fn)
 
@@ -503,7 +1145,8 @@ _DOCS: list[tuple[Callable[..., Any], str, str, str]] = [
     (
         norm,
         "linalg.norm",
-        "through its composition (vector ords and matrix 'fro', 1, inf).",
+        "through its composition (every vector ord; matrix ords 'fro', 1, -1, inf, -inf, "
+        "and 2, -2, 'nuc' through the singular values).",
         f"lambda x: fnp.linalg.norm(x, 1, axis=0), ({_B},)",
     ),
 ]
@@ -519,6 +1162,69 @@ document(
     f">>> fgrad.check_grads(lambda a: fnp.linalg.slogdet(a)[1], ({_A},))",
 )
 
+matrix_rank = non_differentiable(
+    np.linalg.matrix_rank, "linalg.matrix_rank", sample="np.array([[1.0, 2.0], [2.0, 4.0]])"
+)
+matrix_rank.__name__ = matrix_rank.__qualname__ = "matrix_rank"
+document(
+    matrix_rank,
+    "``numpy.linalg.matrix_rank`` on the values of traced arrays; the result is a plain "
+    "NumPy value.",
+    "none: the rank is piecewise constant, so it is returned untraced.",
+    ">>> fnp.linalg.matrix_rank(np.array([[1.0, 2.0], [2.0, 4.0]]))\nnp.int64(1)",
+)
+
+_ARRAY_API_DOCS: list[tuple[Callable[..., Any], str, str, str]] = [
+    (
+        _linalg_outer,
+        "outer",
+        "``g @ x2`` and ``g.T @ x1`` (1-D inputs).",
+        "fnp.linalg.outer, (np.array([0.3, -1.2]), np.array([1.0, 0.5, 2.0]))",
+    ),
+    (
+        _linalg_cross,
+        "cross",
+        "as :func:`fgrad.numpy.cross` (3-element vectors along ``axis``).",
+        "fnp.linalg.cross, (np.array([0.3, -1.2, 0.5]), np.array([1.0, 0.5, 2.0]))",
+    ),
+    (
+        _linalg_diagonal,
+        "diagonal",
+        "the cotangent placed on the diagonals of the last two axes.",
+        "lambda x: fnp.linalg.diagonal(x, offset=1), (np.ones((2, 2, 3)),)",
+    ),
+    (
+        _linalg_trace,
+        "trace",
+        "the cotangent on the diagonals of the last two axes.",
+        "fnp.linalg.trace, (np.ones((2, 3, 3)),)",
+    ),
+]
+for _fn, _what, _gradient, _example in _ARRAY_API_DOCS:
+    document(
+        _fn,
+        f"Differentiable ``numpy.linalg.{_what}`` (NumPy 2), over the last axes.",
+        _gradient,
+        f">>> fgrad.check_grads({_example})",
+    )
+
+LINALG_ONLY = [
+    "cond",
+    "eigh",
+    "eigvalsh",
+    "matrix_norm",
+    "matrix_power",
+    "matrix_rank",
+    "matrix_transpose",
+    "multi_dot",
+    "pinv",
+    "svd",
+    "svdvals",
+    "vecdot",
+    "vector_norm",
+]
+"""Functions of ``fgrad.numpy.linalg`` that ``fgrad.numpy`` itself does not export."""
+
 __all__ = [
     "cholesky",
     "det",
@@ -528,6 +1234,7 @@ __all__ = [
     "inv",
     "kron",
     "matmul",
+    "matrix_transpose",
     "norm",
     "outer",
     "slogdet",

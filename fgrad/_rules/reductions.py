@@ -1,4 +1,5 @@
-"""Reductions and scans: mean, prod, max/min, var/std, cumsum, cumprod.
+"""Reductions and scans: mean, prod, max/min, var/std, cumsum, cumprod, their NaN-ignoring
+versions, ptp and median.
 
 ``sum`` lives in :mod:`fgrad._rules.structural` because every broadcasting
 rule needs it.
@@ -17,11 +18,14 @@ from fgrad._rules._define import (
     document,
     dtype_of,
     no_out,
+    non_differentiable,
     normalize_axes,
+    plain_values,
     register_function,
     shape_of,
 )
-from fgrad._rules.elementwise import _mask, equal, sqrt, where
+from fgrad._rules.elementwise import _mask, equal, isnan, less_equal, sqrt, where
+from fgrad._rules.shape import sort
 from fgrad._rules.structural import (
     _sum_fn,
     astype,
@@ -307,12 +311,175 @@ def cumprod(a: Any, axis: int | None = None, dtype: Any = None, out: Any = None)
     return _cumprod_fn(a, normalize_axes(axis, a.ndim, "cumprod")[0])
 
 
+# --- ignoring NaNs ----------------------------------------------------------------------
+
+_fmax_reduce: Callable[..., Any] = np.fmax.reduce
+_fmin_reduce: Callable[..., Any] = np.fmin.reduce
+
+
+def _nanmax_impl(x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
+    return _fmax_reduce(x, axis=axis, keepdims=keepdims)
+
+
+def _nanmin_impl(x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
+    return _fmin_reduce(x, axis=axis, keepdims=keepdims)
+
+
+# A NaN never equals the result, so the shared max/min rule gives it no cotangent.
+nanmax = _reduction("nanmax", _nanmax_impl, _extreme_vjp, np.nanmax)
+nanmin = _reduction("nanmin", _nanmin_impl, _extreme_vjp, np.nanmin)
+
+
+def _without_nan(a: Any, fill: float) -> Any:
+    """``a`` with its NaNs replaced by ``fill`` (which gets no gradient)."""
+    return where(isnan(detach(a)), fill, a)
+
+
+def _count_valid_impl(x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
+    dtype = x.dtype if np.issubdtype(x.dtype, np.inexact) else np.dtype(np.float64)
+    return np.sum(~np.isnan(x), axis=axis, keepdims=keepdims).astype(dtype)
+
+
+_count_valid = plain_values(_count_valid_impl, "count_not_nan")
+
+
+def nansum(
+    a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False
+) -> Any:
+    no_out("nansum", out)
+    if a.__class__ is not Tracer:
+        return np.nansum(a, axis=axis, dtype=dtype, keepdims=keepdims)
+    if dtype is not None:
+        a = astype(a, dtype)
+    return sum(_without_nan(a, 0.0), axis, keepdims=keepdims)
+
+
+def nanprod(
+    a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False
+) -> Any:
+    no_out("nanprod", out)
+    if a.__class__ is not Tracer:
+        return np.nanprod(a, axis=axis, dtype=dtype, keepdims=keepdims)
+    if dtype is not None:
+        a = astype(a, dtype)
+    return prod(_without_nan(a, 1.0), axis, keepdims=keepdims)
+
+
+def nanmean(
+    a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False
+) -> Any:
+    no_out("nanmean", out)
+    if a.__class__ is not Tracer:
+        return np.nanmean(a, axis=axis, dtype=dtype, keepdims=keepdims)
+    if dtype is not None:
+        a = astype(a, dtype)
+    axes = normalize_axes(axis, a.ndim, "nanmean")
+    total = _sum_fn(_without_nan(a, 0.0), axes, keepdims)
+    return total / _count_valid(a, axis=axes, keepdims=keepdims)
+
+
+def nanvar(
+    a: Any,
+    axis: Any = None,
+    dtype: Any = None,
+    out: Any = None,
+    ddof: float = 0,
+    keepdims: bool = False,
+) -> Any:
+    no_out("nanvar", out)
+    if a.__class__ is not Tracer:
+        return np.nanvar(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims)
+    if dtype is not None:
+        a = astype(a, dtype)
+    axes = normalize_axes(axis, a.ndim, "nanvar")
+    missing = isnan(detach(a))
+    count = _count_valid(a, axis=axes, keepdims=True)
+    centred = where(missing, 0.0, a - _sum_fn(where(missing, 0.0, a), axes, True) / count)
+    dof = (count if keepdims else _count_valid(a, axis=axes, keepdims=False)) - ddof
+    variance = _sum_fn(centred * centred, axes, keepdims) / dof
+    return where(less_equal(dof, 0), np.nan, variance)
+
+
+def nanstd(
+    a: Any,
+    axis: Any = None,
+    dtype: Any = None,
+    out: Any = None,
+    ddof: float = 0,
+    keepdims: bool = False,
+) -> Any:
+    no_out("nanstd", out)
+    if a.__class__ is not Tracer:
+        return np.nanstd(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims)
+    return sqrt(nanvar(a, axis, dtype, ddof=ddof, keepdims=keepdims))
+
+
+def nancumsum(a: Any, axis: int | None = None, dtype: Any = None, out: Any = None) -> Any:
+    no_out("nancumsum", out)
+    if a.__class__ is not Tracer:
+        return np.nancumsum(a, axis=axis, dtype=dtype)
+    return cumsum(_without_nan(a, 0.0), axis, dtype)
+
+
+def nancumprod(a: Any, axis: int | None = None, dtype: Any = None, out: Any = None) -> Any:
+    no_out("nancumprod", out)
+    if a.__class__ is not Tracer:
+        return np.nancumprod(a, axis=axis, dtype=dtype)
+    return cumprod(_without_nan(a, 1.0), axis, dtype)
+
+
+nanargmax = non_differentiable(np.nanargmax, sample="np.array([[1.5, np.nan], [2.0, 0.25]])")
+nanargmin = non_differentiable(np.nanargmin, sample="np.array([[1.5, np.nan], [2.0, 0.25]])")
+
+# --- order statistics ---------------------------------------------------------------------
+
+
+def ptp(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:
+    no_out("ptp", out)
+    if a.__class__ is not Tracer:
+        return np.ptp(a, axis=axis, keepdims=keepdims)
+    return max(a, axis, keepdims=keepdims) - min(a, axis, keepdims=keepdims)
+
+
+_any_nan = plain_values(lambda x: np.any(np.isnan(x), axis=-1), "any_nan")
+
+
+def median(
+    a: Any, axis: Any = None, out: Any = None, overwrite_input: bool = False, keepdims: bool = False
+) -> Any:
+    no_out("median", out)
+    if a.__class__ is not Tracer:
+        return np.median(a, axis=axis, keepdims=keepdims)
+    shape = a.shape
+    axes = normalize_axes(axis, len(shape), "median")
+    kept = tuple(i for i in range(len(shape)) if i not in axes)
+    lead = tuple(shape[i] for i in kept)
+    rows = reshape(transpose(a, kept + axes), lead + (-1,))
+    n = shape_of(rows)[-1]
+    ordered = sort(rows, axis=-1)
+    if n % 2:
+        middle = getitem(ordered, (Ellipsis, n // 2))
+    else:
+        middle = mean(getitem(ordered, (Ellipsis, slice(n // 2 - 1, n // 2 + 1))), axis=-1)
+    middle = where(_any_nan(rows), np.nan, middle)
+    return reshape(middle, _kept_shape(shape, axes)) if keepdims else middle
+
+
 _DISPATCH: list[tuple[Callable[..., Any], Callable[..., Any]]] = [
     (np.var, var),
     (np.std, std),
     (np.average, average),
     (np.cumsum, cumsum),
     (np.cumprod, cumprod),
+    (np.nansum, nansum),
+    (np.nanprod, nanprod),
+    (np.nanmean, nanmean),
+    (np.nanvar, nanvar),
+    (np.nanstd, nanstd),
+    (np.nancumsum, nancumsum),
+    (np.nancumprod, nancumprod),
+    (np.ptp, ptp),
+    (np.median, median),
 ]
 for _np_fn, _fn in _DISPATCH:
     register_function(_np_fn, _fn)
@@ -374,6 +541,80 @@ _DOCS: list[tuple[Callable[..., Any], str, str, str]] = [
         f"fgrad.check_grads(lambda x: fnp.cumprod(x, axis=1), ({_M},))",
     ),
 ]
+_N = "np.array([[0.3, np.nan, 0.5], [2.0, 0.7, -0.4]])"
+_DOCS += [
+    (
+        nansum,
+        "Differentiable ``numpy.nansum``: NaNs count as 0.",
+        "the cotangent broadcast back; 0 at the NaNs.",
+        f"fgrad.grad(lambda x: fnp.nansum(3 * x))({_N})\narray([[3., 0., 3.],\n"
+        "       [3., 3., 3.]])",
+    ),
+    (
+        nanprod,
+        "Differentiable ``numpy.nanprod``: NaNs count as 1.",
+        "as ``prod`` over the other elements; 0 at the NaNs.",
+        f"fgrad.grad(lambda x: fnp.nanprod(x, axis=1).sum())({_N})\narray([[ 0.5 ,  0.  ,  0.3 ],"
+        "\n       [-0.28, -0.8 ,  1.4 ]])",
+    ),
+    (
+        nanmean,
+        "Differentiable ``numpy.nanmean``: the mean of the non-NaN elements.",
+        "the cotangent divided by the number of non-NaN elements; 0 at the NaNs.",
+        f"fgrad.grad(lambda x: fnp.nanmean(x, axis=1).sum())({_N})\narray([[0.5       , 0. "
+        "       , 0.5       ],\n       [0.33333333, 0.33333333, 0.33333333]])",
+    ),
+    (
+        nanvar,
+        "Differentiable ``numpy.nanvar`` (``ddof`` supported).",
+        "``2 g (x - mean) / (count - ddof)`` over the non-NaN elements; 0 at the NaNs.",
+        f"fgrad.check_grads(lambda x: fnp.nanvar(x, axis=0), ({_M},))",
+    ),
+    (
+        nanstd,
+        "Differentiable ``numpy.nanstd`` (``ddof`` supported).",
+        "through ``sqrt(nanvar)``.",
+        f"fgrad.check_grads(lambda x: fnp.nanstd(x, axis=1, ddof=1), ({_M},))",
+    ),
+    (
+        nanmax,
+        "Differentiable ``numpy.nanmax``: the maximum ignoring NaNs.",
+        "the cotangent to the maximal elements, split equally among ties; 0 at the NaNs.",
+        f"fgrad.grad(lambda x: fnp.nanmax(x, axis=0).sum())({_N})\narray([[0., 0., 1.],"
+        "\n       [1., 1., 0.]])",
+    ),
+    (
+        nanmin,
+        "Differentiable ``numpy.nanmin``: the minimum ignoring NaNs.",
+        "the cotangent to the minimal elements, split equally among ties; 0 at the NaNs.",
+        f"fgrad.check_grads(lambda x: fnp.nanmin(x, axis=1), ({_M},))",
+    ),
+    (
+        nancumsum,
+        "Differentiable ``numpy.nancumsum``: NaNs count as 0.",
+        "as ``cumsum``; 0 at the NaNs.",
+        f"fgrad.check_grads(lambda x: fnp.nancumsum(x, axis=1), ({_M},))",
+    ),
+    (
+        nancumprod,
+        "Differentiable ``numpy.nancumprod``: NaNs count as 1.",
+        "as ``cumprod``; 0 at the NaNs.",
+        f"fgrad.check_grads(lambda x: fnp.nancumprod(x, axis=1), ({_M},))",
+    ),
+    (
+        ptp,
+        "Differentiable ``numpy.ptp``: maximum minus minimum.",
+        "``g`` to the maximal and ``-g`` to the minimal elements (ties split).",
+        f"fgrad.check_grads(lambda x: fnp.ptp(x, axis=1), ({_M},))",
+    ),
+    (
+        median,
+        "Differentiable ``numpy.median`` (``axis`` may be a tuple; NaN if a slice has NaNs).",
+        "the cotangent to the middle element, or half of it to each of the two middle "
+        "elements (through a sort).",
+        f"fgrad.check_grads(lambda x: fnp.median(x, axis=1), ({_M},))",
+    ),
+]
 for _fn, _summary, _gradient, _example in _DOCS:
     document(_fn, _summary, _gradient, ">>> " + _example)
 
@@ -385,8 +626,21 @@ __all__ = [
     "cumsum",
     "max",
     "mean",
+    "median",
     "min",
+    "nanargmax",
+    "nanargmin",
+    "nancumprod",
+    "nancumsum",
+    "nanmax",
+    "nanmean",
+    "nanmin",
+    "nanprod",
+    "nanstd",
+    "nansum",
+    "nanvar",
     "prod",
+    "ptp",
     "std",
     "var",
 ]

@@ -16,20 +16,26 @@ import numpy as np
 from fgrad._core import Primitive, Tracer, bind1, bindn, concrete, detach
 from fgrad._rules._define import (
     document,
+    dtype_of,
     ndim_of,
     non_differentiable,
     normalize_axes,
+    plain_values,
     register_function,
     shape_of,
+    strip,
 )
-from fgrad._rules.elementwise import where
+from fgrad._rules.elementwise import equal, greater, less, where
 from fgrad._rules.structural import (
     _sum_fn,
+    astype,
     broadcast_to,
     getitem,
     moveaxis,
     reshape,
+    spread,
     take_along_axis,
+    transpose,
 )
 
 
@@ -375,9 +381,398 @@ def sort(a: Any, axis: int | None = -1, kind: Any = None, order: Any = None) -> 
     return take_along_axis(a, order_idx, axis)
 
 
+# NumPy's stubs want Literal arguments; here they are any value, checked by NumPy.
+_np_partition: Callable[..., Any] = np.partition
+_np_gradient: Callable[..., Any] = np.gradient
+
+
+def partition(
+    a: Any, kth: Any, axis: int | None = -1, kind: str = "introselect", order: Any = None
+) -> Any:
+    if a.__class__ is not Tracer:
+        return _np_partition(a, kth, axis=axis, kind=kind, order=order)
+    if axis is None:
+        a = reshape(a, (-1,))
+        axis = -1
+    index = argpartition(detach(a), kth, axis=axis, kind=kind)
+    return take_along_axis(a, index, axis)
+
+
+# --- differences, products of vectors, rotations ------------------------------------------
+
+
+class _NoValue:
+    def __repr__(self) -> str:
+        return "<no value>"
+
+
+_NO_VALUE: Any = _NoValue()
+
+
+def _take_slice(a: Any, axis: int, start: int | None, stop: int | None) -> Any:
+    return getitem(a, (slice(None),) * axis + (slice(start, stop),))
+
+
+def diff(
+    a: Any, n: int = 1, axis: int = -1, prepend: Any = _NO_VALUE, append: Any = _NO_VALUE
+) -> Any:
+    if not _any_traced([a, prepend, append]):
+        kwargs = {k: v for k, v in (("prepend", prepend), ("append", append)) if v is not _NO_VALUE}
+        return np.diff(a, n, axis, **kwargs)
+    if n == 0:
+        return a
+    if n < 0:
+        raise ValueError(f"order must be non-negative but got {n!r}")
+    if a.__class__ is not Tracer:
+        a = np.asarray(a)
+    nd = ndim_of(a)
+    if nd == 0:
+        raise ValueError("diff requires input that is at least one dimensional")
+    ax = normalize_axes(axis, nd, "diff")[0]
+    parts = []
+    for k, extra in enumerate((prepend, a, append)):
+        if extra is _NO_VALUE:
+            continue
+        if k != 1:
+            if extra.__class__ is not Tracer:
+                extra = np.asarray(extra)
+            if ndim_of(extra) == 0:
+                shape = list(shape_of(a))
+                shape[ax] = 1
+                extra = broadcast_to(extra, tuple(shape))
+        parts.append(extra)
+    if len(parts) > 1:
+        a = concatenate(parts, axis=ax)
+    for _ in range(n):
+        a = _take_slice(a, ax, 1, None) - _take_slice(a, ax, None, -1)
+    return a
+
+
+def ediff1d(ary: Any, to_end: Any = None, to_begin: Any = None) -> Any:
+    if not _any_traced([ary, to_end, to_begin]):
+        return np.ediff1d(ary, to_end, to_begin)
+    flat = reshape(ary, (-1,)) if ary.__class__ is Tracer else np.asarray(ary).ravel()
+    dtype = dtype_of(flat)
+    middle = getitem(flat, (slice(1, None),)) - getitem(flat, (slice(None, -1),))
+    parts = []
+    for extra in (to_begin, middle, to_end):
+        if extra is None:
+            continue
+        if extra is not middle:
+            if extra.__class__ is Tracer:
+                extra = reshape(astype(extra, dtype), (-1,))
+            else:
+                extra = np.asarray(extra, dtype=dtype).ravel()
+        parts.append(extra)
+    return concatenate(parts) if len(parts) > 1 else middle
+
+
+def cross(
+    a: Any, b: Any, axisa: int = -1, axisb: int = -1, axisc: int = -1, axis: Any = None
+) -> Any:
+    if a.__class__ is not Tracer and b.__class__ is not Tracer:
+        return np.cross(a, b, axisa, axisb, axisc, axis)
+    if axis is not None:
+        axisa = axisb = axisc = axis
+    a = moveaxis(a if a.__class__ is Tracer else np.asarray(a), axisa, -1)
+    b = moveaxis(b if b.__class__ is Tracer else np.asarray(b), axisb, -1)
+    if shape_of(a)[-1] != 3 or shape_of(b)[-1] != 3:
+        raise ValueError(
+            "fgrad.numpy.cross: incompatible dimensions for cross product; traced arrays "
+            "need vectors of 3 elements (2-element vectors are deprecated in NumPy 2)"
+        )
+    a0, a1, a2 = (getitem(a, (Ellipsis, i)) for i in range(3))
+    b0, b1, b2 = (getitem(b, (Ellipsis, i)) for i in range(3))
+    c = stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], axis=-1)
+    return moveaxis(c, -1, axisc)
+
+
+def append(arr: Any, values: Any, axis: int | None = None) -> Any:
+    if arr.__class__ is not Tracer and values.__class__ is not Tracer:
+        return np.append(arr, values, axis)
+    arr = arr if arr.__class__ is Tracer else np.asarray(arr)
+    values = values if values.__class__ is Tracer else np.asarray(values)
+    if axis is None:
+        return concatenate([reshape(arr, (-1,)), reshape(values, (-1,))], axis=0)
+    return concatenate([arr, values], axis=axis)
+
+
+def _labels(shape: tuple[int, ...], start: int = 0) -> np.ndarray:
+    return np.arange(start, start + int(np.prod(shape)), dtype=np.intp).reshape(shape)
+
+
+def insert(arr: Any, obj: Any, values: Any, axis: int | None = None) -> Any:
+    if arr.__class__ is not Tracer and values.__class__ is not Tracer:
+        return np.insert(arr, strip(obj), values, axis)
+    arr = arr if arr.__class__ is Tracer else np.asarray(arr)
+    dtype = dtype_of(arr)
+    values = astype(values, dtype) if values.__class__ is Tracer else np.asarray(values, dtype)
+    # np.insert itself places the elements: run it on integer labels of the elements of
+    # ``arr`` and ``values``, then gather those elements in that order.
+    size = int(np.prod(shape_of(arr)))
+    labels = np.insert(_labels(shape_of(arr)), strip(obj), _labels(shape_of(values), size), axis)
+    flat = concatenate([reshape(arr, (-1,)), reshape(values, (-1,))], axis=0)
+    return getitem(flat, labels)
+
+
+def delete(arr: Any, obj: Any, axis: int | None = None) -> Any:
+    if arr.__class__ is not Tracer:
+        return np.delete(arr, strip(obj), axis)
+    labels = np.delete(_labels(shape_of(arr)), strip(obj), axis)
+    return getitem(reshape(arr, (-1,)), labels)
+
+
+def rot90(m: Any, k: int = 1, axes: Any = (0, 1)) -> Any:
+    if m.__class__ is not Tracer:
+        return np.rot90(m, k, axes)
+    axes = tuple(axes)
+    if len(axes) != 2:
+        raise ValueError("len(axes) must be 2.")
+    nd = ndim_of(m)
+    if axes[0] == axes[1] or builtins.abs(axes[0] - axes[1]) == nd:
+        raise ValueError("Axes must be different.")
+    if not (-nd <= axes[0] < nd and -nd <= axes[1] < nd):
+        raise ValueError(f"Axes={axes} out of range for array of ndim={nd}.")
+    k %= 4
+    if k == 0:
+        return m
+    if k == 2:
+        return flip(flip(m, axes[0]), axes[1])
+    perm = list(range(nd))
+    perm[axes[0]], perm[axes[1]] = perm[axes[1]], perm[axes[0]]
+    if k == 1:
+        return transpose(flip(m, axes[1]), perm)
+    return flip(transpose(m, perm), axes[1])
+
+
+def rollaxis(a: Any, axis: int, start: int = 0) -> Any:
+    if a.__class__ is not Tracer:
+        return np.rollaxis(a, axis, start)
+    n = ndim_of(a)
+    axis = normalize_axes(axis, n, "rollaxis")[0]
+    if start < 0:
+        start += n
+    if not 0 <= start < n + 1:
+        raise np.exceptions.AxisError(f"rollaxis: start {start} out of bounds for {n} axes")
+    if axis < start:
+        start -= 1
+    if axis == start:
+        return a
+    order = [i for i in range(n) if i != axis]
+    order.insert(start, axis)
+    return transpose(a, order)
+
+
+def dsplit(ary: Any, indices_or_sections: Any) -> list[Any]:
+    if ndim_of(ary) < 3:
+        raise ValueError("dsplit only works on arrays of 3 or more dimensions")
+    return split(ary, indices_or_sections, axis=2)
+
+
+# --- integration, numerical derivatives, interpolation ---------------------------------------
+
+
+def trapezoid(y: Any, x: Any = None, dx: Any = 1.0, axis: int = -1) -> Any:
+    if not _any_traced([y, x, dx]):
+        return _np_trapezoid(y, x=x, dx=dx, axis=axis)
+    y = y if y.__class__ is Tracer else np.asarray(y)
+    nd = ndim_of(y)
+    ax = normalize_axes(axis, nd, "trapezoid")[0]
+    if x is None:
+        d = dx
+    else:
+        x = x if x.__class__ is Tracer else np.asarray(x)
+        if ndim_of(x) == 1:
+            d = diff(x)
+            d = reshape(d, tuple(-1 if i == ax else 1 for i in range(nd)))
+        else:
+            d = diff(x, axis=ax)
+    pairs = _take_slice(y, ax, 1, None) + _take_slice(y, ax, None, -1)
+    return _sum_fn(d * pairs / 2.0, (ax,), False)
+
+
+def _np_trapezoid(*args: Any, **kwargs: Any) -> Any:
+    fn = getattr(np, "trapezoid", None) or getattr(np, "trapz")  # noqa: B009
+    return fn(*args, **kwargs)
+
+
+def gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: int = 1) -> Any:
+    if not _any_traced([f, *varargs]):
+        return _np_gradient(f, *varargs, axis=axis, edge_order=edge_order)
+    f = f if f.__class__ is Tracer else np.asarray(f, dtype=np.float64)
+    N = ndim_of(f)
+    if axis is None:
+        axes = tuple(range(N))
+    else:
+        axes = tuple(
+            normalize_axes(a, N, "gradient")[0]
+            for a in (axis if isinstance(axis, (tuple, list)) else (axis,))
+        )
+        if len(set(axes)) != len(axes):
+            raise ValueError("gradient: repeated axis")
+    if edge_order > 2:
+        raise ValueError("'edge_order' greater than 2 not supported")
+    n = len(varargs)
+    if n == 0:
+        spacings: list[Any] = [1.0] * len(axes)
+    elif n == 1 and ndim_of(varargs[0]) == 0:
+        spacings = [varargs[0]] * len(axes)
+    elif n == len(axes):
+        spacings = []
+        for ax, distances in zip(axes, varargs):
+            if distances.__class__ is not Tracer:
+                distances = np.asarray(distances)
+                if np.issubdtype(distances.dtype, np.integer):
+                    distances = distances.astype(np.float64)
+            if ndim_of(distances) == 0:
+                spacings.append(distances)
+                continue
+            if ndim_of(distances) != 1:
+                raise ValueError("distances must be either scalars or 1d")
+            if shape_of(distances)[0] != shape_of(f)[ax]:
+                raise ValueError(
+                    "when 1d, distances must match the length of the corresponding dimension"
+                )
+            step = diff(distances)
+            # Constant plain spacings take NumPy's scalar path (same rounding); traced
+            # ones keep the general formula, which is equal up to rounding.
+            if step.__class__ is not Tracer and (step == step[0]).all():
+                step = step[0]
+            spacings.append(step)
+    else:
+        raise TypeError("invalid number of arguments")
+    dtype = dtype_of(f)
+    outs = []
+    for ax, h in zip(axes, spacings):
+        if shape_of(f)[ax] < edge_order + 1:
+            raise ValueError(
+                "Shape of array too small to calculate a numerical gradient, "
+                "at least (edge_order + 1) elements are required."
+            )
+        uniform = ndim_of(h) == 0
+
+        def piece(start: int | None, stop: int | None, ax: int = ax) -> Any:
+            return _take_slice(f, ax, start, stop)
+
+        def along(v: Any, ax: int = ax) -> Any:
+            return reshape(v, tuple(-1 if i == ax else 1 for i in range(N)))
+
+        if uniform:
+            interior = (piece(2, None) - piece(None, -2)) / (2.0 * h)
+        else:
+            h1, h2 = h[0:-1], h[1:]
+            a = -(h2) / (h1 * (h1 + h2))
+            b = (h2 - h1) / (h1 * h2)
+            c = h1 / (h2 * (h1 + h2))
+            interior = (
+                along(a) * piece(None, -2) + along(b) * piece(1, -1) + along(c) * piece(2, None)
+            )
+        if edge_order == 1:
+            first = (piece(1, 2) - piece(0, 1)) / (h if uniform else h[0])
+            last = (piece(-1, None) - piece(-2, -1)) / (h if uniform else h[-1])
+        else:
+            if uniform:
+                a, b, c = -1.5 / h, 2.0 / h, -0.5 / h
+            else:
+                h1, h2 = h[0], h[1]
+                a = -(2.0 * h1 + h2) / (h1 * (h1 + h2))
+                b = (h1 + h2) / (h1 * h2)
+                c = -h1 / (h2 * (h1 + h2))
+            first = a * piece(0, 1) + b * piece(1, 2) + c * piece(2, 3)
+            if uniform:
+                a, b, c = 0.5 / h, -2.0 / h, 1.5 / h
+            else:
+                h1, h2 = h[-2], h[-1]
+                a = (h2) / (h1 * (h1 + h2))
+                b = -(h2 + h1) / (h1 * h2)
+                c = (2.0 * h2 + h1) / (h2 * (h1 + h2))
+            last = a * piece(-3, -2) + b * piece(-2, -1) + c * piece(-1, None)
+        out = concatenate([first, interior, last], axis=ax)
+        if dtype_of(out) != dtype:
+            out = astype(out, dtype)
+        outs.append(out)
+    return outs[0] if len(outs) == 1 else tuple(outs)
+
+
+def _interval_index(x: Any, xp: Any) -> Any:
+    return np.clip(np.searchsorted(xp, x, side="right") - 1, 0, builtins.max(len(xp) - 2, 0))
+
+
+_interval = plain_values(_interval_index, "interp_interval")
+
+
+def interp(
+    x: Any, xp: Any, fp: Any, left: Any = None, right: Any = None, period: Any = None
+) -> Any:
+    if not _any_traced([x, xp, fp, left, right]):
+        return np.interp(x, xp, fp, left, right, period)
+    if period is not None:
+        raise TypeError(
+            "fgrad.numpy.interp has no gradient rule for period=; unwrap the coordinates "
+            "first (x % period, with xp extended by one period on each side)"
+        )
+    x, xp, fp = (
+        v if v.__class__ is Tracer else np.asarray(v, dtype=np.float64) for v in (x, xp, fp)
+    )
+    if ndim_of(xp) != 1 or ndim_of(fp) != 1:
+        raise ValueError("object too deep for desired array")
+    n = shape_of(xp)[0]
+    if n == 0:
+        raise ValueError("array of sample points is empty")
+    if shape_of(fp)[0] != n:
+        raise ValueError("fp and xp are not of the same length.")
+    xv, xpv = detach(x), detach(xp)
+    first_x, last_x = getitem(xpv, 0), getitem(xpv, -1)
+    low = getitem(fp, 0) if left is None else left
+    high = getitem(fp, -1) if right is None else right
+    if n == 1:
+        out = where(less(xv, first_x), low, where(greater(xv, first_x), high, getitem(fp, 0)))
+    else:
+        j = _interval(xv, xpv)
+        x0, x1 = getitem(xp, j), getitem(xp, j + 1)
+        f0, f1 = getitem(fp, j), getitem(fp, j + 1)
+        slope = (f1 - f0) / (x1 - x0)
+        inside = where(equal(xv, detach(x0)), f0, slope * (x - x0) + f0)
+        inside = where(equal(xv, last_x), getitem(fp, -1), inside)
+        out = where(less(xv, first_x), low, where(greater(xv, last_x), high, inside))
+    if dtype_of(out) != np.float64:
+        out = astype(out, np.float64)
+    return out
+
+
+# --- filled arrays ----------------------------------------------------------------------
+
+
+def full(shape: Any, fill_value: Any, dtype: Any = None, order: str = "C") -> Any:
+    if fill_value.__class__ is not Tracer:
+        return np.full(shape, fill_value, dtype, order)  # type: ignore[call-overload]
+    if dtype is not None:
+        fill_value = astype(fill_value, dtype)
+    shape = (int(shape),) if np.ndim(shape) == 0 else tuple(int(d) for d in shape)
+    return spread(fill_value, shape)
+
+
+_full_like_values = plain_values(np.full_like, "full_like")
+
+
+def full_like(
+    a: Any,
+    fill_value: Any,
+    dtype: Any = None,
+    order: str = "K",
+    subok: bool = True,
+    shape: Any = None,
+) -> Any:
+    out_dtype = dtype_of(a) if dtype is None else np.dtype(dtype)
+    if fill_value.__class__ is not Tracer or not np.issubdtype(out_dtype, np.inexact):
+        return _full_like_values(a, detach(fill_value), dtype, order, subok, shape)
+    return full(shape_of(a) if shape is None else shape, fill_value, out_dtype)
+
+
 argmax = non_differentiable(np.argmax)
 argmin = non_differentiable(np.argmin)
 argsort = non_differentiable(np.argsort)
+argpartition = non_differentiable(np.argpartition, sample="np.array([3.0, 1.0, 2.0]), 1")
 nonzero = non_differentiable(np.nonzero)
 flatnonzero = non_differentiable(np.flatnonzero)
 count_nonzero = non_differentiable(np.count_nonzero)
@@ -390,7 +785,6 @@ size = non_differentiable(np.size)
 zeros_like = non_differentiable(np.zeros_like)
 ones_like = non_differentiable(np.ones_like)
 empty_like = non_differentiable(np.empty_like)
-full_like = non_differentiable(np.full_like, sample="np.array([1.0, 2.0]), 7.0")
 allclose = non_differentiable(np.allclose, sample="np.array([1.0, 2.0]), 1.0")
 isclose = non_differentiable(np.isclose, sample="np.array([1.0, 2.0]), 1.0")
 array_equal = non_differentiable(np.array_equal, sample="np.array([1.0, 2.0]), 1.0")
@@ -427,7 +821,23 @@ _DISPATCH: list[tuple[Callable[..., Any], Callable[..., Any]]] = [
     (np.triu, triu),
     (np.tril, tril),
     (np.sort, sort),
+    (np.partition, partition),
+    (np.diff, diff),
+    (np.ediff1d, ediff1d),
+    (np.cross, cross),
+    (np.append, append),
+    (np.insert, insert),
+    (np.delete, delete),
+    (np.rot90, rot90),
+    (np.rollaxis, rollaxis),
+    (np.dsplit, dsplit),
+    (np.gradient, gradient),
+    (np.interp, interp),
+    (np.full_like, full_like),
 ]
+for _name in ("trapezoid", "trapz"):
+    if hasattr(np, _name):
+        _DISPATCH.append((getattr(np, _name), trapezoid))
 for _np_fn, _fn in _DISPATCH:
     register_function(_np_fn, _fn)
 
@@ -526,6 +936,101 @@ _DOCS: list[tuple[Callable[..., Any], str, str, str]] = [
     (triu, "triu", "the cotangent masked to the triangle.", f"fnp.triu, ({_M},)"),
     (tril, "tril", "the cotangent masked to the triangle.", f"lambda a: fnp.tril(a, 1), ({_M},)"),
     (sort, "sort", "the cotangent scattered back to the original positions.", f"fnp.sort, ({_M},)"),
+    (
+        partition,
+        "partition",
+        "the cotangent scattered back to the original positions.",
+        f"lambda a: fnp.partition(a, 1, axis=1), ({_M},)",
+    ),
+    (
+        diff,
+        "diff",
+        "through its composition of slices and subtractions (``n``, ``axis``, "
+        "``prepend``, ``append``; traced ``prepend``/``append`` get gradients too).",
+        f"lambda a: fnp.diff(a, 2, prepend=0.5), ({_M},)",
+    ),
+    (
+        ediff1d,
+        "ediff1d",
+        "through its composition (also for traced ``to_begin``/``to_end``).",
+        f"lambda a: fnp.ediff1d(a, to_begin=[1.0, 2.0]), ({_M},)",
+    ),
+    (
+        cross,
+        "cross",
+        "through its composition: ``cross(b, g)`` and ``cross(g, a)`` "
+        "(3-element vectors; ``axisa``, ``axisb``, ``axisc``, ``axis``).",
+        f"fnp.cross, ({_M}, np.array([1.0, -0.5, 2.0]))",
+    ),
+    (
+        append,
+        "append",
+        "the cotangent split back.",
+        f"lambda a, b: fnp.append(a, b, axis=0), ({_M}, {_M})",
+    ),
+    (
+        insert,
+        "insert",
+        "the cotangent gathered back from the positions of ``arr``'s elements and of the "
+        "(broadcast) ``values``.",
+        f"lambda a, v: fnp.insert(a, [0, 2], v, axis=1), ({_M}, np.array([0.5, 1.5]))",
+    ),
+    (
+        delete,
+        "delete",
+        "the cotangent at the kept elements, 0 at the deleted ones.",
+        f"lambda a: fnp.delete(a, 1, axis=1), ({_M},)",
+    ),
+    (rot90, "rot90", "the cotangent rotated back.", f"lambda a: fnp.rot90(a, 3), ({_M},)"),
+    (
+        rollaxis,
+        "rollaxis",
+        "the cotangent's axes moved back.",
+        f"lambda a: fnp.rollaxis(a, 1), ({_M},)",
+    ),
+    (
+        dsplit,
+        "dsplit",
+        "the pieces' cotangents joined.",
+        "lambda a: fnp.dsplit(a, 2)[1], (np.ones((1, 2, 4)),)",
+    ),
+    (
+        trapezoid,
+        "trapezoid",
+        "through ``sum(d * (y[1:] + y[:-1]) / 2)``, also with respect to traced "
+        "coordinates ``x`` or spacing ``dx``.",
+        f"lambda y, x: fnp.trapezoid(y, x), ({_M}, np.array([0.0, 0.5, 1.5]))",
+    ),
+    (
+        gradient,
+        "gradient",
+        "through its finite-difference formulas (scalar or coordinate spacings, "
+        "``axis``, ``edge_order`` 1 or 2; traced spacings get gradients too).",
+        f"lambda f: fnp.gradient(f, 0.5, axis=1, edge_order=2), ({_M},)",
+    ),
+    (
+        interp,
+        "interp",
+        "to ``fp`` the two interpolation weights; to ``x`` the slope of its interval; to "
+        "``xp`` through the slope; to traced ``left``/``right`` where they apply (away "
+        "from the knots, where the slope jumps; ``period`` is not supported).",
+        "fnp.interp, (np.array([0.3, 1.2, 2.5]), np.array([0.0, 1.0, 2.0]), "
+        "np.array([1.0, -0.5, 2.0]))",
+    ),
+    (
+        full,
+        "full",
+        "the cotangent summed into ``fill_value``.",
+        "lambda v: fnp.full((2, 3), v), (np.array(1.5),)",
+    ),
+    (
+        full_like,
+        "full_like",
+        "the cotangent summed into ``fill_value`` (``a`` gives only the shape and dtype). "
+        "NumPy dispatches ``np.full_like`` on ``a`` alone: with a plain ``a`` and a traced "
+        "``fill_value``, call ``fnp.full_like``.",
+        "lambda v: fnp.full_like(np.ones(3), v), (np.array(1.5),)",
+    ),
 ]
 for _fn, _what, _gradient, _example in _DOCS:
     document(
@@ -536,8 +1041,10 @@ __all__ = [
     "all",
     "allclose",
     "any",
+    "append",
     "argmax",
     "argmin",
+    "argpartition",
     "argsort",
     "array_equal",
     "array_split",
@@ -547,28 +1054,40 @@ __all__ = [
     "column_stack",
     "concatenate",
     "count_nonzero",
+    "cross",
+    "delete",
     "diag",
     "diagonal",
+    "diff",
     "digitize",
+    "dsplit",
     "dstack",
+    "ediff1d",
     "empty_like",
     "flatnonzero",
     "flip",
     "fliplr",
     "flipud",
+    "full",
     "full_like",
+    "gradient",
     "histogram",
     "hsplit",
     "hstack",
+    "insert",
+    "interp",
     "isclose",
     "iscomplexobj",
     "ndim",
     "nonzero",
     "ones_like",
     "pad",
+    "partition",
     "repeat",
     "result_type",
     "roll",
+    "rollaxis",
+    "rot90",
     "searchsorted",
     "shape",
     "size",
@@ -577,6 +1096,7 @@ __all__ = [
     "stack",
     "tile",
     "trace",
+    "trapezoid",
     "tril",
     "triu",
     "unique",

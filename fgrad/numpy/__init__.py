@@ -29,7 +29,6 @@ from numpy import (
     float16,
     float32,
     float64,
-    full,
     identity,
     iinfo,
     inf,
@@ -138,7 +137,6 @@ __all__ = sorted(
         "float16",
         "float32",
         "float64",
-        "full",
         "identity",
         "iinfo",
         "inf",
@@ -159,5 +157,15 @@ __all__ = sorted(
         "uint8",
         "zeros",
     }
-    - {"unbroadcast", "scatter_add", "getitem"}
+    - {
+        "unbroadcast",
+        "scatter_add",
+        "getitem",
+        "cholesky",
+        "det",
+        "inv",
+        "norm",
+        "slogdet",
+        "solve",
+    }
 ) + ["scatter_add", "getitem"]

@@ -1,4 +1,9 @@
-"""Differentiable ``numpy.linalg``: ``norm inv det slogdet solve cholesky``.
+"""Differentiable ``numpy.linalg``.
+
+``cholesky cond det eigh eigvalsh inv matrix_power matrix_rank multi_dot norm pinv
+slogdet solve svd svdvals`` and NumPy 2's ``cross diagonal matmul matrix_norm
+matrix_transpose outer tensordot trace vecdot vector_norm``. Non-symmetric
+``eig``/``eigvals`` have no gradient rule (their eigenvalues may be complex).
 
 Examples
 --------
@@ -11,6 +16,61 @@ array([[ 3., -1.],
        [-1.,  2.]])
 """
 
-from fgrad._rules.linalg import cholesky, det, inv, norm, slogdet, solve
+from fgrad._rules.linalg import EighResult as EighResult
+from fgrad._rules.linalg import SlogdetResult as SlogdetResult
+from fgrad._rules.linalg import SVDResult as SVDResult
+from fgrad._rules.linalg import _linalg_cross as cross
+from fgrad._rules.linalg import _linalg_diagonal as diagonal
+from fgrad._rules.linalg import _linalg_outer as outer
+from fgrad._rules.linalg import _linalg_trace as trace
+from fgrad._rules.linalg import (
+    cholesky,
+    cond,
+    det,
+    eigh,
+    eigvalsh,
+    inv,
+    matmul,
+    matrix_norm,
+    matrix_power,
+    matrix_rank,
+    matrix_transpose,
+    multi_dot,
+    norm,
+    pinv,
+    slogdet,
+    solve,
+    svd,
+    svdvals,
+    tensordot,
+    vecdot,
+    vector_norm,
+)
 
-__all__ = ["cholesky", "det", "inv", "norm", "slogdet", "solve"]
+__all__ = [
+    "cholesky",
+    "cond",
+    "cross",
+    "det",
+    "diagonal",
+    "eigh",
+    "eigvalsh",
+    "inv",
+    "matmul",
+    "matrix_norm",
+    "matrix_power",
+    "matrix_rank",
+    "matrix_transpose",
+    "multi_dot",
+    "norm",
+    "outer",
+    "pinv",
+    "slogdet",
+    "solve",
+    "svd",
+    "svdvals",
+    "tensordot",
+    "trace",
+    "vecdot",
+    "vector_norm",
+]

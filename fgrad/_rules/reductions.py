@@ -236,32 +236,37 @@ def _cumsum_vjp(g: Any, ans: Any, x: Any, axis: int) -> Any:
     return _reverse(_cumsum_fn(_reverse(g, axis), axis), axis)
 
 
-def _cumsum_impl(x: Any, axis: int) -> Any:
-    return np.cumsum(x, axis=axis)
+def _scan(name: str, numpy_fn: Callable[..., Any], vjp: Callable[..., Any]) -> Any:
+    """A cumulative primitive along one axis: ``(public function, (x, axis) function)``."""
+
+    def impl(x: Any, axis: int) -> Any:
+        return numpy_fn(x, axis=axis)
+
+    prim = Primitive(name, impl, (vjp,))
+
+    def along(x: Any, axis: int) -> Any:
+        if x.__class__ is Tracer:
+            return bind1(prim, x, {"axis": axis})
+        return numpy_fn(x, axis=axis)
+
+    prim.fn = along
+
+    def public(a: Any, axis: int | None = None, dtype: Any = None, out: Any = None) -> Any:
+        no_out(name, out)
+        if a.__class__ is not Tracer:
+            return numpy_fn(a, axis=axis, dtype=dtype)
+        if dtype is not None:
+            a = astype(a, dtype)
+        if axis is None:
+            a = reshape(a, (-1,))
+            axis = 0
+        return along(a, normalize_axes(axis, a.ndim, name)[0])
+
+    public.__name__ = public.__qualname__ = name
+    return public, along
 
 
-_CUMSUM = Primitive("cumsum", _cumsum_impl, (_cumsum_vjp,))
-
-
-def _cumsum_fn(x: Any, axis: int) -> Any:
-    if x.__class__ is Tracer:
-        return bind1(_CUMSUM, x, {"axis": axis})
-    return np.cumsum(x, axis=axis)
-
-
-_CUMSUM.fn = _cumsum_fn
-
-
-def cumsum(a: Any, axis: int | None = None, dtype: Any = None, out: Any = None) -> Any:
-    no_out("cumsum", out)
-    if a.__class__ is not Tracer:
-        return np.cumsum(a, axis=axis, dtype=dtype)
-    if dtype is not None:
-        a = astype(a, dtype)
-    if axis is None:
-        a = reshape(a, (-1,))
-        axis = 0
-    return _cumsum_fn(a, normalize_axes(axis, a.ndim, "cumsum")[0])
+cumsum, _cumsum_fn = _scan("cumsum", np.cumsum, _cumsum_vjp)
 
 
 def _cumprod_vjp(g: Any, ans: Any, x: Any, axis: int) -> Any:
@@ -283,32 +288,7 @@ def _axis_last(ndim: int, axis: int) -> tuple[int, ...]:
     return tuple(i for i in range(ndim) if i != axis) + (axis,)
 
 
-def _cumprod_impl(x: Any, axis: int) -> Any:
-    return np.cumprod(x, axis=axis)
-
-
-_CUMPROD = Primitive("cumprod", _cumprod_impl, (_cumprod_vjp,))
-
-
-def _cumprod_fn(x: Any, axis: int) -> Any:
-    if x.__class__ is Tracer:
-        return bind1(_CUMPROD, x, {"axis": axis})
-    return np.cumprod(x, axis=axis)
-
-
-_CUMPROD.fn = _cumprod_fn
-
-
-def cumprod(a: Any, axis: int | None = None, dtype: Any = None, out: Any = None) -> Any:
-    no_out("cumprod", out)
-    if a.__class__ is not Tracer:
-        return np.cumprod(a, axis=axis, dtype=dtype)
-    if dtype is not None:
-        a = astype(a, dtype)
-    if axis is None:
-        a = reshape(a, (-1,))
-        axis = 0
-    return _cumprod_fn(a, normalize_axes(axis, a.ndim, "cumprod")[0])
+cumprod, _cumprod_fn = _scan("cumprod", np.cumprod, _cumprod_vjp)
 
 
 # --- ignoring NaNs ----------------------------------------------------------------------

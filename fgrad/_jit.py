@@ -18,7 +18,9 @@ replay therefore returns exactly what the eager call would have returned.
 
 Like ``jax.jit`` the function must be pure: side effects (printing, appending
 to lists, drawing from NumPy's global random state) happen only while
-tracing. Python scalars among the arguments are static (part of the
+tracing, and arrays it closes over (globals, enclosing variables) are
+constants of the recording: pass an array as an argument if it changes
+between calls. Python scalars among the arguments are static (part of the
 signature); pass ``np.float64(x)`` for a scalar that changes from call to call.
 """
 

@@ -97,24 +97,6 @@ FAST = Settings(
 )
 
 
-class Figures:
-    """Saves figures as ``NN_name.png``, numbered in the order they are made."""
-
-    def __init__(self, out_dir: Path, settings: Settings) -> None:
-        self.out_dir = out_dir
-        self.settings = settings
-        self.saved: list[Path] = []
-
-    def save(self, fig: plt.Figure, name: str) -> Path:
-        path = self.out_dir / f"{len(self.saved) + 1:02d}_{name}.png"
-        if self.settings.tidy_layout:
-            fig.tight_layout()
-        fig.savefig(path, dpi=self.settings.dpi)
-        plt.close(fig)
-        self.saved.append(path)
-        return path
-
-
 def verdict(error: float) -> str:
     for bound, meaning in THRESHOLDS:
         if error < bound:
@@ -278,7 +260,7 @@ def training_loss_figure(histories: dict[str, list[float]]) -> plt.Figure:
 
 
 def train_both(
-    params: Params, data: Data, figures: Figures, settings: Settings
+    params: Params, data: Data, figures: fplot.FigureSaver, settings: Settings
 ) -> dict[str, Params]:
     print(f"\n== 3. Training both, learning rate {LEARNING_RATE}, L2 strength {REG} ==")
     trained = {}
@@ -521,7 +503,7 @@ def weight_gradient_norms(weights: list[Array], x: Array, direction: Array) -> l
     return [float(np.linalg.norm(g)) for g in fgrad.grad(readout)(weights)]
 
 
-def initialisation(key: Array, figures: Figures, settings: Settings) -> None:
+def initialisation(key: Array, figures: fplot.FigureSaver, settings: Settings) -> None:
     print(f"\n== 5. Initialisation: {DEPTH} ReLU layers of {settings.deep_width} units ==")
     width = settings.deep_width
     k_x, k_v, k_w = random.split(key, 3)
@@ -649,7 +631,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = FAST if args.fast else FULL
     start = time.perf_counter()
     args.out.mkdir(parents=True, exist_ok=True)
-    figures = Figures(args.out, settings)
+    figures = fplot.FigureSaver(args.out, dpi=settings.dpi, tight_layout=settings.tidy_layout)
     k_split, k_init, k_deep, k_dropout = random.split(random.key(args.seed), 4)
 
     with np.printoptions(precision=4, suppress=True):

@@ -83,42 +83,30 @@ FULL = Settings(gd_frames=70, sgd_epochs=50, dpi=100, gif_dpi=60, tidy_layout=Tr
 FAST = Settings(gd_frames=10, sgd_epochs=5, dpi=50, gif_dpi=30, tidy_layout=False)
 
 
-class Figures:
-    """Saves figures as ``NN_name.png``, numbered in the order they are made."""
+def save_animation(
+    figures: fplot.FigureSaver,
+    path: Path,
+    fig: plt.Figure,
+    draw_frame: Callable[[int], object],
+    frames: int,
+    dpi: int,
+) -> Path | None:
+    """Write ``frames`` frames of ``fig`` as the GIF ``path``; None without Pillow.
 
-    def __init__(self, out_dir: Path, settings: Settings) -> None:
-        self.out_dir = out_dir
-        self.settings = settings
-        self.saved: list[Path] = []
-        self.count = 0  # PNGs saved so far
-
-    def save(self, fig: plt.Figure, name: str) -> Path:
-        self.count += 1
-        path = self.out_dir / f"{self.count:02d}_{name}.png"
-        if self.settings.tidy_layout:
-            fig.tight_layout()
-        fig.savefig(path, dpi=self.settings.dpi)
-        plt.close(fig)
-        self.saved.append(path)
-        return path
-
-    def save_animation(
-        self, fig: plt.Figure, draw_frame: Callable[[int], object], frames: int, name: str
-    ) -> Path | None:
-        """Write ``frames`` frames as a GIF numbered like the last PNG; None without Pillow.
-
-        ``draw_frame(i)`` updates ``fig`` to show frame ``i``.
-        """
-        path = self.out_dir / f"{self.count:02d}_{name}.gif"
-        if animation.PillowWriter.isAvailable():
-            writer = animation.PillowWriter(fps=GIF_FPS)
-            with writer.saving(fig, str(path), dpi=self.settings.gif_dpi):
-                for i in range(frames):
-                    draw_frame(i)
-                    writer.grab_frame()
-            self.saved.append(path)
-        plt.close(fig)
-        return path if path in self.saved else None
+    ``draw_frame(i)`` updates ``fig`` to show frame ``i``. A written GIF is
+    listed in ``figures.saved`` without taking a number of its own.
+    """
+    written = None
+    if animation.PillowWriter.isAvailable():
+        writer = animation.PillowWriter(fps=GIF_FPS)
+        with writer.saving(fig, str(path), dpi=dpi):
+            for i in range(frames):
+                draw_frame(i)
+                writer.grab_frame()
+        figures.saved.append(path)
+        written = path
+    plt.close(fig)
+    return written
 
 
 # ---------------------------------------------------------------------------
@@ -279,19 +267,20 @@ def animation_frames(
 
 
 def run_gradient_descent(
-    X: Array, y: Array, step: StepFn, figures: Figures, settings: Settings
+    X: Array, y: Array, step: StepFn, figures: fplot.FigureSaver, settings: Settings
 ) -> Array:
     steps = settings.gd_frames * STEPS_PER_FRAME
     print(f"\n== 3. Gradient descent: {steps} steps, learning rate {GD_LEARNING_RATE} ==")
     snapshots = watch_gradient_descent(X, y, settings.gd_frames, step)
     for snap in snapshots[:: max(1, len(snapshots) // 7)]:
         print(f"Loss after {snap.step:5d} steps: {snap.loss:.4f}")
-    figures.save(snapshots_figure(X, y, snapshots), "gradient_descent_fit")
+    png = figures.save(snapshots_figure(X, y, snapshots), "gradient_descent_fit")
 
     stride = -(-len(snapshots) // GIF_MAX_FRAMES)
     frames = snapshots[::stride] + ([snapshots[-1]] if (len(snapshots) - 1) % stride else [])
     fig, draw_frame = animation_frames(X, y, frames)
-    if figures.save_animation(fig, draw_frame, len(frames), "gradient_descent_fit") is None:
+    gif = png.with_suffix(".gif")  # numbered like the PNG of the same run
+    if save_animation(figures, gif, fig, draw_frame, len(frames), settings.gif_dpi) is None:
         print("(Pillow is not installed: no animated GIF)")
     return snapshots[-1].w
 
@@ -323,7 +312,7 @@ def learning_rate_figure(curves: dict[str, list[float]]) -> plt.Figure:
 
 
 def compare_learning_rates(
-    X: Array, y: Array, step: StepFn, figures: Figures
+    X: Array, y: Array, step: StepFn, figures: fplot.FigureSaver
 ) -> dict[float, Array]:
     """Gradient descent with several learning rates; returns the final weights for each."""
     print(f"\n== 4. The learning rate: {CURVE_STEPS} steps each ==")
@@ -399,7 +388,7 @@ def sgd_figure(
 
 
 def compare_with_full_batch(
-    key: Array, X: Array, y: Array, step: StepFn, figures: Figures, settings: Settings
+    key: Array, X: Array, y: Array, step: StepFn, figures: fplot.FigureSaver, settings: Settings
 ) -> Array:
     """SGD against full-batch gradient descent, same learning rate and epochs; SGD's weights."""
     epochs = settings.sgd_epochs
@@ -465,7 +454,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = FAST if args.fast else FULL
     start = time.perf_counter()
     args.out.mkdir(parents=True, exist_ok=True)
-    figures = Figures(args.out, settings)
+    figures = fplot.FigureSaver(args.out, dpi=settings.dpi, tight_layout=settings.tidy_layout)
     k_data, k_sgd = random.split(random.key(args.seed))
 
     with plt.style.context("fivethirtyeight"), np.printoptions(precision=4, suppress=True):

@@ -90,24 +90,6 @@ FAST = Settings(
 )
 
 
-class Figures:
-    """Saves figures as ``NN_name.png``, numbered in the order they are made."""
-
-    def __init__(self, out_dir: Path, settings: Settings) -> None:
-        self.out_dir = out_dir
-        self.settings = settings
-        self.saved: list[Path] = []
-
-    def save(self, fig: plt.Figure, name: str, tidy: bool = True) -> Path:
-        path = self.out_dir / f"{len(self.saved) + 1:02d}_{name}.png"
-        if tidy and self.settings.tidy_layout:
-            fig.tight_layout()
-        fig.savefig(path, dpi=self.settings.dpi)
-        plt.close(fig)
-        self.saved.append(path)
-        return path
-
-
 class Checks:
     """Collects comparisons of fgrad's gradients with other estimates."""
 
@@ -152,7 +134,7 @@ def f(x: Any) -> Any:
     return 3 * x**2 - 4 * x + 5
 
 
-def derivative_by_nudging(figures: Figures, checks: Checks) -> None:
+def derivative_by_nudging(figures: fplot.FigureSaver, checks: Checks) -> None:
     print("== 1. The derivative of f(x) = 3x**2 - 4x + 5 ==")
     df = fgrad.grad(f)
     print(f"f(3.0) = {f(3.0)}")
@@ -246,7 +228,7 @@ def chain_rule_step(
     return value
 
 
-def backprop_by_hand(figures: Figures, checks: Checks) -> None:
+def backprop_by_hand(figures: fplot.FigureSaver, checks: Checks) -> None:
     print("\n== 3. Backpropagation by hand: L = (a*b + c) * f ==")
     point = {"a": 2.0, "b": -3.0, "c": 10.0, "f": -2.0}
     graph = trace_graph(expression_L, *point.values())
@@ -283,7 +265,9 @@ def backprop_by_hand(figures: Figures, checks: Checks) -> None:
         f"Step every input by 0.01 x its gradient: L goes from {value['L']:.4f} to "
         f"{float(expression_L(*nudged.values())):.4f} (up, as the gradient promised)"
     )
-    figures.save(graph_figure(graph, "L = (a*b + c) * f: data and dL/dnode"), "graph_L", tidy=False)
+    figures.save(
+        graph_figure(graph, "L = (a*b + c) * f: data and dL/dnode"), "graph_L", tight_layout=False
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -302,7 +286,7 @@ def neuron(x1: Any, x2: Any, w1: Any, w2: Any, b: Any) -> Any:
     return label(fnp.tanh(n), "o")
 
 
-def the_neuron(figures: Figures, checks: Checks) -> None:
+def the_neuron(figures: fplot.FigureSaver, checks: Checks) -> None:
     print("\n== 4. A neuron: o = tanh(x1*w1 + x2*w2 + b) ==")
     graph = trace_graph(neuron, *NEURON_POINT.values())
     value = {n.name: float(n.value) for n in graph.nodes}
@@ -340,7 +324,7 @@ def the_neuron(figures: Figures, checks: Checks) -> None:
     figures.save(
         graph_figure(graph, "A neuron, o = tanh(x1*w1 + x2*w2 + b): data and do/dnode"),
         "graph_neuron",
-        tidy=False,
+        tight_layout=False,
     )
 
 
@@ -365,7 +349,7 @@ def deep_chain(x: Any, length: int) -> Any:
     return x
 
 
-def accumulation_and_depth(figures: Figures, checks: Checks, settings: Settings) -> None:
+def accumulation_and_depth(figures: fplot.FigureSaver, checks: Checks, settings: Settings) -> None:
     print("\n== 5. Why gradients add up, and how deep a graph can be ==")
     db_da = float(fgrad.grad(twice)(3.0))
     checks.agree("d(a + a)/da", db_da, 2.0)
@@ -378,12 +362,12 @@ def accumulation_and_depth(figures: Figures, checks: Checks, settings: Settings)
     figures.save(
         graph_figure(trace_graph(twice, 3.0), "b = a + a: two edges from a"),
         "graph_a_plus_a",
-        tidy=False,
+        tight_layout=False,
     )
     figures.save(
         graph_figure(trace_graph(two_paths, -2.0, 3.0), "f = (a*b) * (a+b): a and b reach f twice"),
         "graph_two_paths",
-        tidy=False,
+        tight_layout=False,
     )
 
     length = settings.chain_length
@@ -460,7 +444,7 @@ def train_mlp(
     return params, history
 
 
-def four_samples(key: Array, figures: Figures, settings: Settings) -> float:
+def four_samples(key: Array, figures: fplot.FigureSaver, settings: Settings) -> float:
     print("\n== 6. An MLP 3-4-4-1 learns four samples ==")
     _, params = MLP.init(key, (-1, 3))
     print(f"Parameters: {count_parameters(params)} (3*4+4 + 4*4+4 + 4*1+1)")
@@ -480,7 +464,7 @@ def four_samples(key: Array, figures: Figures, settings: Settings) -> float:
             direction="TB",
         ),
         "graph_mlp_loss",
-        tidy=False,
+        tight_layout=False,
     )
 
     stepped = optim.sgd_update(params, fgrad.grad(sum_of_squares)(params), 0.01)
@@ -562,7 +546,7 @@ def train_quadratic(
 
 
 def quadratic_figures(
-    figures: Figures,
+    figures: fplot.FigureSaver,
     splits: dict[str, tuple[Array, Array]],
     scaling: Scaling,
     history: dict[str, list[float]],
@@ -592,7 +576,7 @@ def quadratic_figures(
     figures.save(fig, "quadratic_predictions")
 
 
-def fit_quadratic(key: Array, figures: Figures, settings: Settings) -> float:
+def fit_quadratic(key: Array, figures: fplot.FigureSaver, settings: Settings) -> float:
     print("\n== 7. Fitting y = x**2 + 3x with a train/test split ==")
     xs = np.linspace(-5, 5, 40)
     ys = quadratic(xs)
@@ -642,7 +626,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = FAST if args.fast else FULL
     start = time.perf_counter()
     args.out.mkdir(parents=True, exist_ok=True)
-    figures = Figures(args.out, settings)
+    figures = fplot.FigureSaver(args.out, dpi=settings.dpi, tight_layout=settings.tidy_layout)
     checks = Checks()
     k_mlp, k_quadratic = random.split(random.key(args.seed))
 

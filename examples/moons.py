@@ -83,24 +83,6 @@ FAST = Settings(
 )
 
 
-class Figures:
-    """Saves figures as ``NN_name.png``, numbered in the order they are made."""
-
-    def __init__(self, out_dir: Path, settings: Settings) -> None:
-        self.out_dir = out_dir
-        self.settings = settings
-        self.saved: list[Path] = []
-
-    def save(self, fig: plt.Figure, name: str) -> Path:
-        path = self.out_dir / f"{len(self.saved) + 1:02d}_{name}.png"
-        if self.settings.tidy_layout:
-            fig.tight_layout()
-        fig.savefig(path, dpi=self.settings.dpi)
-        plt.close(fig)
-        self.saved.append(path)
-        return path
-
-
 # ---------------------------------------------------------------------------
 # 1. Linear regression: y = mx + b
 # ---------------------------------------------------------------------------
@@ -124,7 +106,7 @@ def fit_line(x: Array, y: Array, steps: int, lr: float = 0.025) -> dict[str, Arr
     return params
 
 
-def linear_regression(key: Array, figures: Figures, settings: Settings) -> None:
+def linear_regression(key: Array, figures: fplot.FigureSaver, settings: Settings) -> None:
     print("== 1. Linear regression ==")
     x = np.linspace(0.0, 10.0, 100)
     y = 2.31531 * x + 0.23412 + random.normal(key, x.shape)
@@ -156,7 +138,7 @@ def load_moons() -> tuple[Array, Array]:
     return datasets.make_moons(200, noise=0.1, random_state=0)
 
 
-def blobs_and_moons(figures: Figures) -> None:
+def blobs_and_moons(figures: fplot.FigureSaver) -> None:
     print("\n== 2. Blobs and moons ==")
     blob_data, blob_labels = datasets.make_blobs(200, centers=[[0.0, 1], [0.0, -1]], random_state=0)
     moon_data, moon_labels = load_moons()
@@ -256,7 +238,7 @@ def model_and_sigmoid_figure(x: Array, y: Array, title: str) -> plt.Figure:
     return fig
 
 
-def sigmoid_on_outputs(x: Array, key: Array, figures: Figures) -> None:
+def sigmoid_on_outputs(x: Array, key: Array, figures: fplot.FigureSaver) -> None:
     k_shallow, k_deep = random.split(key)
     y = init_and_apply(mlp(SHALLOW, 1), k_shallow, x)
     fig = model_and_sigmoid_figure(x, y, f"Linear model {describe((1, *SHALLOW, 1))}")
@@ -272,7 +254,7 @@ def sigmoid_on_outputs(x: Array, key: Array, figures: Figures) -> None:
     )
 
 
-def sigmoid_between_layers(x: Array, key: Array, figures: Figures) -> None:
+def sigmoid_between_layers(x: Array, key: Array, figures: fplot.FigureSaver) -> None:
     y = init_and_apply(mlp(DEEP, 1, nn.Sigmoid), key, x)
     fig, ax = plt.subplots(figsize=(6, 4.5))
     ax.scatter(x[:, 0], y[:, 0], c=y[:, 0], **SCATTER)
@@ -307,7 +289,7 @@ ACTIVATIONS: list[tuple[str, nn.Layer, str]] = [
 ]
 
 
-def activation_gallery(x: Array, key: Array, figures: Figures) -> None:
+def activation_gallery(x: Array, key: Array, figures: fplot.FigureSaver) -> None:
     fig, axes = plt.subplots(1, len(ACTIVATIONS), figsize=(18, 4))
     keys = random.split(key, len(ACTIVATIONS))
     for ax, k, (name, activation, note) in zip(axes, keys, ACTIVATIONS):
@@ -322,7 +304,7 @@ def activation_gallery(x: Array, key: Array, figures: Figures) -> None:
     figures.save(fig, "activation_gallery")
 
 
-def activation_functions(key: Array, figures: Figures) -> None:
+def activation_functions(key: Array, figures: fplot.FigureSaver) -> None:
     print("\n== 4-6. Activation functions ==")
     k_x, k_out, k_between, k_gallery = random.split(key, 4)
     x = random.normal(k_x, (100, 1))  # 100 samples, one feature each
@@ -377,7 +359,9 @@ def predictions_figure(X: Array, y: Array, probabilities: Array) -> plt.Figure:
     return fig
 
 
-def learn_with_gradient_descent(key: Array, figures: Figures, settings: Settings) -> float:
+def learn_with_gradient_descent(
+    key: Array, figures: fplot.FigureSaver, settings: Settings
+) -> float:
     print("\n== 7-9. Learning the moons: sigmoid + MSE + gradient descent ==")
     X, y = load_moons()
     print(X.shape)  # row-major: one row per sample, one column per feature
@@ -472,7 +456,9 @@ def loss_curve_figure(history: dict[str, list[float]]) -> plt.Figure:
     return fig
 
 
-def learn_it_well(key: Array, figures: Figures, settings: Settings) -> tuple[float, float]:
+def learn_it_well(
+    key: Array, figures: fplot.FigureSaver, settings: Settings
+) -> tuple[float, float]:
     print("\n== 10. The same task done well: ReLU + cross-entropy + Adam + mini-batches ==")
     k_split, k_train = random.split(key)
     X, y = load_moons()
@@ -532,7 +518,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = FAST if args.fast else FULL
     start = time.perf_counter()
     args.out.mkdir(parents=True, exist_ok=True)
-    figures = Figures(args.out, settings)
+    figures = fplot.FigureSaver(args.out, dpi=settings.dpi, tight_layout=settings.tidy_layout)
     k_line, k_layers, k_activations, k_gd, k_well = random.split(random.key(args.seed), 5)
 
     with plt.style.context(STYLE), np.printoptions(precision=4, suppress=True):

@@ -80,24 +80,6 @@ FULL = Settings(curve_points=400, dpi=100, tidy_layout=True)
 FAST = Settings(curve_points=100, dpi=50, tidy_layout=False)
 
 
-class Figures:
-    """Saves figures as ``NN_name.png``, numbered in the order they are made."""
-
-    def __init__(self, out_dir: Path, settings: Settings) -> None:
-        self.out_dir = out_dir
-        self.settings = settings
-        self.saved: list[Path] = []
-
-    def save(self, fig: plt.Figure, name: str) -> Path:
-        path = self.out_dir / f"{len(self.saved) + 1:02d}_{name}.png"
-        if self.settings.tidy_layout:
-            fig.tight_layout()
-        fig.savefig(path, dpi=self.settings.dpi)
-        plt.close(fig)
-        self.saved.append(path)
-        return path
-
-
 class ProgressBar:
     """A one-line text progress bar, drawn only when ``stream`` is a terminal.
 
@@ -294,7 +276,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = FAST if args.fast else FULL
     start = time.perf_counter()
     args.out.mkdir(parents=True, exist_ok=True)
-    figures = Figures(args.out, settings)
+    figures = fplot.FigureSaver(args.out, dpi=settings.dpi, tight_layout=settings.tidy_layout)
     k_data, k_init = random.split(random.key(args.seed))
 
     print("== 1. Data ==")

@@ -4,13 +4,16 @@ Needs the optional ``matplotlib`` dependency (``pip install 'fgrad[examples]'``)
 which is imported only when one of these functions is called. Every function
 draws on ``ax`` (or a new figure's axes when ``ax is None``), returns the
 axes, and never calls ``plt.show()``, so it works headless (e.g. with the Agg
-backend) and in notebooks alike.
+backend) and in notebooks alike. :class:`FigureSaver` writes finished
+figures to numbered files, as the example scripts do.
 """
 
 from __future__ import annotations
 
 import numbers
+import os
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -18,23 +21,137 @@ import numpy.typing as npt
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
     from fgrad.graph import Graph, Node
 
-__all__ = ["decision_boundary", "draw_graph", "loss_curve", "scatter_labels"]
+__all__ = ["FigureSaver", "decision_boundary", "draw_graph", "loss_curve", "scatter_labels"]
 
 
-def _axes(ax: Axes | None) -> Axes:
-    if ax is not None:
-        return ax
+def _pyplot() -> Any:
     try:
         import matplotlib.pyplot as plt
     except ImportError as e:
         raise ImportError(
             "fgrad.plot needs matplotlib; install it with pip install 'fgrad[examples]'"
         ) from e
-    _, new_ax = plt.subplots()
+    return plt
+
+
+def _axes(ax: Axes | None) -> Axes:
+    if ax is not None:
+        return ax
+    _, new_ax = _pyplot().subplots()
     return new_ax
+
+
+class FigureSaver:
+    """Save figures into one directory as ``NN_name.png``, numbered in save order.
+
+    Each :meth:`save` takes the next two-digit number (``01``, ``02``, ...),
+    optionally tidies the layout, writes the PNG and closes the figure, so a
+    script that makes many figures does not keep them all in memory.
+    :meth:`next_path` hands out the next number for a file of another type
+    (a GIF, say) that the caller writes itself.
+
+    Parameters
+    ----------
+    out_dir : str or os.PathLike
+        Directory the files are written to; it must exist.
+    dpi : float, default=100
+        Resolution of the saved PNGs.
+    tight_layout : bool, default=True
+        Call ``fig.tight_layout()`` before saving (fits labels and titles
+        snugly, at the cost of an extra render). :meth:`save` can override
+        it per figure.
+
+    Attributes
+    ----------
+    out_dir : pathlib.Path
+    dpi : float
+    tight_layout : bool
+    saved : list of pathlib.Path
+        Every path returned by :meth:`save` and :meth:`next_path`, in order.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> from fgrad.plot import FigureSaver
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     figures = FigureSaver(tmp, dpi=50)
+    ...     fig, ax = plt.subplots()
+    ...     _ = ax.plot([0.0, 1.0], [1.0, 0.0])
+    ...     png = figures.save(fig, "line")
+    ...     gif = figures.next_path("animation", ".gif")  # written by the caller
+    ...     _ = figures.save(plt.figure(), "blank", tight_layout=False)
+    ...     written = png.is_file()
+    >>> [path.name for path in figures.saved]
+    ['01_line.png', '02_animation.gif', '03_blank.png']
+    >>> written, plt.fignum_exists(fig.number)  # saved, then closed
+    (True, False)
+    """
+
+    def __init__(
+        self, out_dir: str | os.PathLike[str], *, dpi: float = 100, tight_layout: bool = True
+    ) -> None:
+        self.out_dir = Path(out_dir)
+        self.dpi = dpi
+        self.tight_layout = tight_layout
+        self.saved: list[Path] = []
+        self._count = 0  # numbers handed out so far
+
+    def _path(self, name: str, suffix: str) -> Path:
+        suffix = suffix if suffix.startswith(".") else f".{suffix}"
+        return self.out_dir / f"{self._count + 1:02d}_{name}{suffix}"
+
+    def _record(self, path: Path) -> Path:
+        self._count += 1
+        self.saved.append(path)
+        return path
+
+    def save(self, fig: Figure, name: str, *, tight_layout: bool | None = None) -> Path:
+        """Write ``fig`` as the next ``NN_name.png``, close it and return the path.
+
+        Parameters
+        ----------
+        fig : matplotlib Figure
+            Closed afterwards, even if saving fails.
+        name : str
+            File name between the number and ``.png``.
+        tight_layout : bool, optional
+            Overrides the saver's ``tight_layout`` for this figure.
+
+        Returns
+        -------
+        pathlib.Path
+        """
+        path = self._path(name, ".png")
+        try:
+            if self.tight_layout if tight_layout is None else tight_layout:
+                fig.tight_layout()
+            fig.savefig(path, dpi=self.dpi)
+        finally:
+            _pyplot().close(fig)
+        return self._record(path)
+
+    def next_path(self, name: str, suffix: str) -> Path:
+        """Reserve the next number for a file the caller writes, ``NN_name<suffix>``.
+
+        Parameters
+        ----------
+        name : str
+        suffix : str
+            File extension, with or without the leading dot (``".gif"``).
+
+        Returns
+        -------
+        pathlib.Path
+            Recorded in :attr:`saved` like the PNGs; nothing is written.
+        """
+        return self._record(self._path(name, suffix))
 
 
 def _check_points(

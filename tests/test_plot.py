@@ -161,3 +161,85 @@ def test_loss_curve_dict_and_log_scale():
 def test_loss_curve_validation(history, kwargs, match):
     with pytest.raises(ValueError, match=match):
         plot.loss_curve(history, **kwargs)
+
+
+# ---------------------------------------------------------------------------
+# FigureSaver
+# ---------------------------------------------------------------------------
+
+
+def _png_size(path):
+    header = path.read_bytes()[:24]  # signature, then the IHDR chunk: width, height
+    assert header.startswith(b"\x89PNG")
+    return int.from_bytes(header[16:20], "big"), int.from_bytes(header[20:24], "big")
+
+
+def _spy_tight_layout(fig):
+    calls = []
+    fig.tight_layout = lambda *args, **kwargs: calls.append(1)
+    return calls
+
+
+def test_figure_saver_numbers_in_save_order_and_records_paths(tmp_path):
+    figures = plot.FigureSaver(str(tmp_path), dpi=50)
+    assert figures.out_dir == tmp_path and figures.saved == []
+    paths = []
+    for name in ["first", "second", "first"]:
+        fig, ax = plt.subplots(figsize=(2, 1))
+        ax.plot([0.0, 1.0])
+        paths.append(figures.save(fig, name))
+    names = ["01_first.png", "02_second.png", "03_first.png"]
+    assert paths == [tmp_path / n for n in names]
+    assert figures.saved == paths
+    assert sorted(p.name for p in tmp_path.iterdir()) == names
+    assert _png_size(paths[0]) == (100, 50)  # 2 x 1 inches at dpi=50
+
+
+def test_figure_saver_closes_the_figure(tmp_path):
+    figures = plot.FigureSaver(tmp_path)
+    keep = plt.figure()
+    fig = plt.figure()
+    figures.save(fig, "closed")
+    assert not plt.fignum_exists(fig.number)
+    assert plt.fignum_exists(keep.number)
+
+
+def test_figure_saver_closes_the_figure_when_saving_fails(tmp_path):
+    figures = plot.FigureSaver(tmp_path / "missing")
+    fig = plt.figure()
+    with pytest.raises(OSError):
+        figures.save(fig, "nowhere")
+    assert not plt.fignum_exists(fig.number)
+    assert figures.saved == []
+    (tmp_path / "missing").mkdir()
+    assert figures.save(plt.figure(), "retry").name == "01_retry.png"
+
+
+@pytest.mark.parametrize(
+    ("default", "override", "expected"),
+    [
+        (True, None, 1),
+        (False, None, 0),
+        (True, False, 0),
+        (False, True, 1),
+    ],
+)
+def test_figure_saver_tight_layout_flag(tmp_path, default, override, expected):
+    figures = plot.FigureSaver(tmp_path, tight_layout=default)
+    fig = plt.figure()
+    calls = _spy_tight_layout(fig)
+    figures.save(fig, "layout", tight_layout=override)
+    assert len(calls) == expected
+
+
+def test_figure_saver_next_path_reserves_a_number(tmp_path):
+    figures = plot.FigureSaver(tmp_path)
+    png = figures.save(plt.figure(), "still")
+    gif = figures.next_path("animation", ".gif")
+    mp4 = figures.next_path("movie", "mp4")
+    last = figures.save(plt.figure(), "after")
+    assert gif == tmp_path / "02_animation.gif"
+    assert mp4 == tmp_path / "03_movie.mp4"
+    assert not gif.exists()  # reserved and recorded, not written
+    assert figures.saved == [png, gif, mp4, last]
+    assert last.name == "04_after.png"

@@ -1,4 +1,4 @@
-"""The core issue's acceptance check: the moons loss differentiates to 1e-7 of finite differences."""
+"""Acceptance check of the core issue: moons-loss gradients match finite differences to 1e-7."""
 
 from __future__ import annotations
 

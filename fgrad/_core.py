@@ -278,7 +278,7 @@ class Primitive:
         or take a variable number of arguments.
     """
 
-    __slots__ = ("name", "impl", "vjps", "vjp_joint", "fn")
+    __slots__ = ("name", "impl", "vjps", "vjp_joint", "fn", "varying_shape")
 
     def __init__(
         self,
@@ -292,6 +292,7 @@ class Primitive:
         self.vjps = tuple(vjps)
         self.vjp_joint = vjp_joint
         self.fn: Callable[..., Any] = impl
+        self.varying_shape = False
 
     def __repr__(self) -> str:
         return f"Primitive({self.name!r})"

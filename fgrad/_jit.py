@@ -76,6 +76,18 @@ class JitStats:
     variants: int = 0
 
 
+def _nbytes(value: Any) -> int:
+    if isinstance(value, (tuple, list)):
+        return sum(_nbytes(v) for v in value)
+    return int(getattr(value, "nbytes", 0))
+
+
+def _shape_signature(value: Any) -> Any:
+    if isinstance(value, (tuple, list)):
+        return tuple(_shape_signature(v) for v in value)
+    return np.shape(value)
+
+
 def _same(value: Any, expected: np.ndarray) -> bool:
     actual = np.asarray(value)
     return (
@@ -88,7 +100,7 @@ def _same(value: Any, expected: np.ndarray) -> bool:
 class _Program:
     """One recorded variant: generated source and the function compiled from it."""
 
-    __slots__ = ("source", "replay", "out_tree", "n_instructions", "copy_outputs")
+    __slots__ = ("source", "replay", "out_tree", "copy_outputs")
 
     def __init__(
         self,
@@ -101,7 +113,6 @@ class _Program:
         self.source = source
         self.replay = replay
         self.out_tree = out_tree
-        self.n_instructions = n
         self.copy_outputs = copy_outputs
 
     def run(self, inputs: list[Any]) -> Any:
@@ -149,6 +160,9 @@ def _interpret(
         elif kind == 3:
             if not _same(v[op[1]], op[2]):
                 raise _GuardFailed(op[1])
+        elif kind == 4:
+            if _shape_signature(v[op[1]]) != op[2]:
+                raise _GuardFailed(op[1])
         else:
             v[op[2]] = op[1](*[v[s] for s in op[3]], **op[4])
     return [v[s] for s in output_slots]
@@ -189,7 +203,7 @@ def _compile(
     keep = set(output_slots) | set(guards) | set(input_slots)
     frees: dict[int, list[int]] = collections.defaultdict(list)
     for slot, i in last_use.items():
-        if slot not in keep and np.asarray(tape[slot][5]).nbytes >= _FREE_BYTES:
+        if slot not in keep and _nbytes(tape[slot][5]) >= _FREE_BYTES:
             frees[i].append(slot)
     program: list[tuple[Any, ...]] = []
     listing = []
@@ -215,6 +229,9 @@ def _compile(
             program.append((len(srcs), prim.impl, i, *srcs))
         listing.append(f"v[{i}] = {prim.name}({', '.join(f'v[{s}]' for s in srcs)})")
         names[i] = prim.name
+        if prim.varying_shape:
+            program.append((4, i, _shape_signature(tape[i][5])))
+            listing.append(f"guard shape of v[{i}]")
         if i in guards:
             program.append((3, i, guards[i]))
             listing.append(f"guard v[{i}]")
@@ -227,7 +244,12 @@ def _compile(
             return _interpret(program, template, input_slots, output_slots, list(inputs))
 
         return source, replay, len(order)
-    env: dict[str, Any] = {"_same": _same, "_GuardFailed": _GuardFailed, "_t": template}
+    env: dict[str, Any] = {
+        "_same": _same,
+        "_shape": _shape_signature,
+        "_GuardFailed": _GuardFailed,
+        "_t": template,
+    }
     lines = ["def replay(*inputs):", "    v = _t.copy()"]
     lines += [f"    v[{s}] = inputs[{k}]" for k, s in enumerate(input_slots)]
     for op in program:
@@ -237,6 +259,9 @@ def _compile(
         elif kind == 3:
             env[f"g{op[1]}"] = op[2]
             lines.append(f"    if not _same(v[{op[1]}], g{op[1]}): raise _GuardFailed({op[1]})")
+        elif kind == 4:
+            env[f"s{op[1]}"] = op[2]
+            lines.append(f"    if _shape(v[{op[1]}]) != s{op[1]}: raise _GuardFailed({op[1]})")
         else:
             name = f"f{op[2]}"
             env[name] = op[1]
@@ -293,6 +318,13 @@ class Jitted:
             elif cls is Tracer:
                 self.stats.eager_calls += 1
                 return self.fun(*args, **kwargs)
+            elif isinstance(leaf, np.ndarray):
+                raise TypeError(
+                    f"jit: arguments of type {type(leaf).__name__} (an ndarray subclass) are not "
+                    "supported; pass np.asarray(x)"
+                )
+            elif isinstance(leaf, float):
+                signature.append((float, leaf.hex()))
             elif isinstance(leaf, _STATIC_TYPES):
                 signature.append((type(leaf), leaf))
             else:

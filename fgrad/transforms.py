@@ -74,6 +74,8 @@ def _normalize_argnums(argnums: int | Sequence[int], nargs: int, fun: Any) -> tu
                 f"{nargs} positional argument{'s' if nargs != 1 else ''}"
             )
         out.append(int(n) % nargs)
+    if len(set(out)) != len(out):
+        raise ValueError(f"argnums={argnums!r} names the same argument twice")
     return tuple(out)
 
 
@@ -645,7 +647,7 @@ class custom_vjp:  # noqa: N801
                 f"custom_vjp function {_fun_name(self.fun)} must return a single array; it "
                 f"returned a {type(out).__name__}"
             )
-        residuals.append(res)
+        residuals[:] = [res]
         return out
 
     def _vjp(

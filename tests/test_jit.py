@@ -165,3 +165,53 @@ def test_relu_networks_replay_without_guards():
         W, X = rng.standard_normal((3, 2)), rng.standard_normal((5, 3))
         np.testing.assert_array_equal(jg(W, X), fgrad.grad(loss)(W, X), strict=True)
     assert jg.stats.guard_failures == 0 and jg.stats.replays == 3
+
+
+def test_data_dependent_shapes_are_guarded():
+    def loss(w, m):
+        return fnp.mean(w[m] ** 2)
+
+    jg = fgrad.jit(fgrad.grad(loss))
+    w = np.array([1.0, 2.0, 3.0, 4.0])
+    for mask in ([1, 0, 0, 0], [1, 1, 1, 0], [1, 0, 0, 0]):
+        m = np.array(mask, dtype=bool)
+        np.testing.assert_array_equal(jg(w, m), fgrad.grad(loss)(w, m), strict=True)
+    positive_var = fgrad.jit(lambda x: fnp.var(x[x > 0]))
+    for x in ([1.0, -1.0, -2.0, -3.0], [1.0, 2.0, 3.0, -3.0]):
+        assert positive_var(np.array(x)) == np.var(np.array(x)[np.array(x) > 0])
+
+
+def test_static_floats_are_keyed_by_their_bits():
+    f = fgrad.jit(lambda x, s: x / s)
+    with np.errstate(divide="ignore"):
+        assert f(np.ones(1), 0.0)[0] == np.inf
+        assert f(np.ones(1), -0.0)[0] == -np.inf
+
+
+def test_custom_vjp_residuals_do_not_accumulate_under_jit():
+    @fgrad.custom_vjp
+    def f(x):
+        return fnp.sin(x)
+
+    f.defvjp(lambda x: (fnp.sin(x), x), lambda r, g: (g * fnp.cos(r),))
+    j = fgrad.jit(lambda x: f(x) * 2)
+    for _ in range(5):
+        j(np.ones(3))
+    assert j.stats.replays == 4
+    (program,) = [p for programs in j._cache.values() for p in programs]
+    params = [v for v in program.replay.__globals__.values() if isinstance(v, dict)]
+    held = [len(p["residuals"]) for p in params if "residuals" in p]
+    assert held == [1]
+
+
+def test_boolean_operators_and_zero_checks_replay_without_guards():
+    def f(x):
+        inside = (x > 0) & (x < 1) | ~(x > -5)
+        return fnp.sum(fnp.where(inside, x, 0.0)) + fnp.prod(x) + fnp.sum(fnp.cumprod(x))
+
+    jg = fgrad.jit(fgrad.grad(f))
+    rng = np.random.default_rng(3)
+    for _ in range(4):
+        x = rng.uniform(-2, 2, 5)
+        np.testing.assert_array_equal(jg(x), fgrad.grad(f)(x), strict=True)
+    assert jg.stats.traces == 1 and jg.stats.guard_failures == 0

@@ -300,3 +300,24 @@ def test_custom_vjp_with_pytree_argument_and_none_cotangent():
     scale.defvjp(lambda p, k: (p["w"] * k, k), lambda k, g: ({"w": g * k}, None))
     g = fgrad.grad(lambda p: fnp.sum(scale(p, 3.0)))({"w": np.ones(2)})
     np.testing.assert_array_equal(g["w"], [3.0, 3.0])
+
+
+def test_where_with_a_non_boolean_condition_tests_truth():
+    g = fgrad.grad(lambda x: fnp.sum(fnp.where(np.array([2, 0, 1]), x, 0.0)))(np.ones(3))
+    np.testing.assert_array_equal(g, [1.0, 0.0, 1.0])
+    g = fgrad.grad(lambda x: fnp.sum(fnp.where(np.array([0.5, 0.0, -1.0]), x, 0.0)))(np.ones(3))
+    np.testing.assert_array_equal(g, [1.0, 0.0, 1.0])
+
+
+def test_out_of_range_axes_raise_like_numpy():
+    with pytest.raises(np.exceptions.AxisError):
+        fgrad.grad(lambda a: fnp.sum(fnp.moveaxis(a, 0, 5)))(np.ones((2, 3)))
+    with pytest.raises(np.exceptions.AxisError):
+        fgrad.grad(lambda a: fnp.sum(fnp.linalg.norm(a, axis=3)))(np.ones((2, 3)))
+    with pytest.raises(np.exceptions.AxisError):
+        fgrad.grad(lambda a: fnp.sum(a.transpose(2, 1)))(np.ones((2, 3)))
+
+
+def test_repeated_argnums_are_refused():
+    with pytest.raises(ValueError, match="same argument twice"):
+        fgrad.grad(lambda a, b: fnp.sum(a * b), argnums=(0, 0))(np.ones(2), np.ones(2))

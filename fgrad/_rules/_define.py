@@ -136,6 +136,7 @@ def plain_values(numpy_fn: Callable[..., Any], name: str) -> Callable[..., Any]:
     replay recomputes it from the current inputs instead of reading a value.
     """
     prim = Primitive(name, numpy_fn)
+    prim.varying_shape = True
 
     def fn(*args: Any, **kwargs: Any) -> Any:
         args = tuple(detach(a) for a in args)

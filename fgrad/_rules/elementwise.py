@@ -23,6 +23,7 @@ from fgrad._rules._define import (
     dtype_of,
     no_out,
     non_differentiable,
+    plain_values,
     register_function,
     shape_of,
     unary,
@@ -38,8 +39,12 @@ def _sign(x: Any) -> Any:
 
 
 def any_true(condition: Any) -> bool:
-    """Whether any element of a boolean array (maybe traced) is true: a value read."""
-    return bool(np.any(concrete(condition)))
+    """Whether any element of a boolean array (maybe traced) is true.
+
+    A value read, but of one recorded boolean: under ``fgrad.jit`` the replay
+    re-checks this bit rather than the whole array.
+    """
+    return bool(concrete(_any(condition)))
 
 
 def _mask(condition: Any, like: Any) -> Any:
@@ -255,10 +260,11 @@ _SINC_SMALL = 1e-2
 
 
 def _sinc_derivative(x: Any) -> Any:
-    small = np.abs(concrete(x)) < _SINC_SMALL
-    safe = where(small, 1.0, x) if np.any(small) else x
+    small = less(_plain_abs(detach(x)), _SINC_SMALL)
+    any_small = any_true(small)
+    safe = where(small, 1.0, x) if any_small else x
     closed = (cos(math.pi * safe) - sinc(safe)) / safe
-    if not np.any(small):
+    if not any_small:
         return closed
     x2 = x * x
     c1, c2, c3, c4 = _SINC_SERIES
@@ -301,6 +307,8 @@ def where(condition: Any, x: Any = None, y: Any = None) -> Any:
     array([2., 1.])
     """
     condition = detach(condition)
+    if dtype_of(condition) != np.bool_:
+        condition = not_equal(condition, 0)
     if x is None and y is None:
         return np.where(concrete(condition))
     if x is None or y is None:
@@ -557,6 +565,12 @@ logical_or = non_differentiable(np.logical_or, sample="np.array([1.0, 0.0]), 0.0
 logical_xor = non_differentiable(np.logical_xor, sample="np.array([1.0, 0.0]), 1.0")
 logical_not = non_differentiable(np.logical_not)
 isnan = non_differentiable(np.isnan)
+_any = plain_values(np.any, "any")
+_plain_abs = plain_values(np.abs, "absolute")
+bitwise_and = non_differentiable(np.bitwise_and, sample="np.array([True, False]), True")
+bitwise_or = non_differentiable(np.bitwise_or, sample="np.array([True, False]), False")
+bitwise_xor = non_differentiable(np.bitwise_xor, sample="np.array([True, False]), True")
+invert = non_differentiable(np.invert, sample="np.array([True, False])")
 isinf = non_differentiable(np.isinf)
 isfinite = non_differentiable(np.isfinite)
 signbit = non_differentiable(np.signbit)
@@ -588,6 +602,9 @@ __all__ = [
     "around",
     "cbrt",
     "ceil",
+    "bitwise_and",
+    "bitwise_or",
+    "bitwise_xor",
     "clip",
     "conj",
     "conjugate",
@@ -612,6 +629,7 @@ __all__ = [
     "heaviside",
     "hypot",
     "imag",
+    "invert",
     "isfinite",
     "isinf",
     "isnan",

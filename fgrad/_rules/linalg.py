@@ -18,6 +18,7 @@ from fgrad._rules._define import (
     ndim_of,
     non_differentiable,
     normalize_axes,
+    plain_values,
     register_function,
     shape_of,
 )
@@ -326,13 +327,20 @@ def _logabsdet(a: Any) -> Any:
 
 _LOGABSDET.fn = _logabsdet
 
+
+def _slogdet_sign_impl(a: Any) -> Any:
+    return np.linalg.slogdet(a)[0]
+
+
+_slogdet_sign = plain_values(_slogdet_sign_impl, "slogdet_sign")
+
 SlogdetResult = namedtuple("SlogdetResult", ["sign", "logabsdet"])
 
 
 def slogdet(a: Any) -> Any:
     if a.__class__ is not Tracer:
         return np.linalg.slogdet(a)
-    sign = np.linalg.slogdet(concrete(a))[0]
+    sign = _slogdet_sign(detach(a))
     return SlogdetResult(sign, _logabsdet(a))
 
 
@@ -401,9 +409,9 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> A
     if axis is None:
         axes = tuple(range(nd))
     elif np.ndim(axis) == 0:
-        axes = (int(axis) % nd,)
+        axes = normalize_axes(int(axis), nd, "linalg.norm")
     else:
-        axes = tuple(int(a) % nd for a in axis)
+        axes = tuple(normalize_axes(int(a), nd, "linalg.norm")[0] for a in axis)
     if len(axes) == 1:
         return _vector_norm(x, ord, axes, keepdims)
     if len(axes) == 2:

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from fgrad._core import Primitive, Tracer, bind1, concrete, detach
+from fgrad._core import Primitive, Tracer, bind1, detach
 from fgrad._rules._define import (
     document,
     dtype_of,
@@ -24,7 +24,7 @@ from fgrad._rules._define import (
     register_function,
     shape_of,
 )
-from fgrad._rules.elementwise import _mask, equal, isnan, less_equal, sqrt, where
+from fgrad._rules.elementwise import _mask, any_true, equal, isnan, less_equal, sqrt, where
 from fgrad._rules.shape import sort
 from fgrad._rules.structural import (
     _sum_fn,
@@ -152,7 +152,7 @@ def _others_product(x: Any, axis: tuple[int, ...]) -> Any:
 
 def _prod_vjp(g: Any, ans: Any, x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
     gk = _keep(g, x, axis, keepdims)
-    if np.all(concrete(x) != 0):
+    if not any_true(equal(detach(x), 0)):
         return gk * (_keep(ans, x, axis, keepdims) / x)
     return gk * _others_product(x, axis)
 
@@ -162,7 +162,6 @@ def _prod_impl(x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
 
 
 prod = _reduction("prod", _prod_impl, _prod_vjp, np.prod)
-_prod_prim_fn = prod
 
 
 def _prod_fn(x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
@@ -270,7 +269,7 @@ cumsum, _cumsum_fn = _scan("cumsum", np.cumsum, _cumsum_vjp)
 
 
 def _cumprod_vjp(g: Any, ans: Any, x: Any, axis: int) -> Any:
-    if np.all(concrete(x) != 0):
+    if not any_true(equal(detach(x), 0)):
         return _reverse(_cumsum_fn(_reverse(g * ans, axis), axis), axis) / x
     n = shape_of(x)[axis]
     xm = transpose(x, _axis_last(len(shape_of(x)), axis))

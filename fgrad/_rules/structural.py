@@ -20,6 +20,7 @@ from fgrad._rules._define import (
     ndim_of,
     no_out,
     normalize_axes,
+    plain_values,
     register_function,
     shape_of,
 )
@@ -172,12 +173,16 @@ def _transpose_fn(a: Any, axes: tuple[int, ...]) -> Any:
 _TRANSPOSE.fn = _transpose_fn
 
 
+def _one_axis(axis: Any, ndim: int, fn_name: str) -> int:
+    return normalize_axes(int(axis), ndim, fn_name)[0]
+
+
 def transpose(a: Any, axes: Any = None) -> Any:
     nd = ndim_of(a)
     if axes is None:
         axes = tuple(range(nd - 1, -1, -1))
     else:
-        axes = tuple(int(ax) % nd if nd else 0 for ax in axes)
+        axes = tuple(_one_axis(ax, nd, "transpose") for ax in axes)
         if sorted(axes) != list(range(nd)):
             raise ValueError(f"transpose: axes {axes} are not a permutation of {nd} axes")
     return _transpose_fn(a, axes)
@@ -193,8 +198,8 @@ def swapaxes(a: Any, axis1: int, axis2: int) -> Any:
 
 def moveaxis(a: Any, source: Any, destination: Any) -> Any:
     nd = ndim_of(a)
-    src = [int(s) % nd for s in np.atleast_1d(source)]
-    dst = [int(d) % nd for d in np.atleast_1d(destination)]
+    src = [_one_axis(s, nd, "moveaxis") for s in np.atleast_1d(source)]
+    dst = [_one_axis(d, nd, "moveaxis") for d in np.atleast_1d(destination)]
     if len(src) != len(dst):
         raise ValueError("moveaxis: `source` and `destination` must have the same length")
     order = [n for n in range(nd) if n not in src]
@@ -241,6 +246,7 @@ def _astype_impl(x: Any, dtype: Any) -> Any:
 
 
 _ASTYPE = Primitive("astype", _astype_impl, (_astype_vjp,))
+_astype_plain = plain_values(_astype_impl, "astype")
 
 
 def astype(x: Any, dtype: Any) -> Any:
@@ -250,7 +256,7 @@ def astype(x: Any, dtype: Any) -> Any:
     if x.dtype == dtype:
         return x
     if not np.issubdtype(dtype, np.inexact):
-        return _astype_impl(concrete(x), dtype)
+        return _astype_plain(detach(x), dtype)
     return bind1(_ASTYPE, x, {"dtype": dtype})
 
 
@@ -368,6 +374,7 @@ def _scatter_fn(g: Any, *arrays: Any, shape: tuple[int, ...], template: tuple[An
 
 
 _GATHER.fn = _gather_fn
+_GATHER.varying_shape = True
 _SCATTER.fn = _scatter_fn
 
 

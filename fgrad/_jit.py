@@ -9,6 +9,11 @@ function of plain NumPy calls, which later calls replay without creating
 tracers. Values that are only needed until a later line are freed as soon as
 they are dead.
 
+Replays are bit-identical to the traced eager computation. (A few
+``fgrad.numpy`` functions -- ``dot`` of N-D arrays, some ``linalg.norm``
+orders, ``linalg.cond`` -- take a different plain-NumPy path when nothing is
+traced, which can differ from the traced path in the last bit.)
+
 Python may read a traced value (``if loss > 0:``, ``float(x)``, a mask built
 from it). Each such read becomes a *guard*: the replay recomputes that value
 and compares it, bit for bit, with what tracing saw. If a guard fails, the

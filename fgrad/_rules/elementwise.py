@@ -371,13 +371,13 @@ def clip(
         a_max = max
     if a_min is None and a_max is None:
         raise ValueError("clip: at least one of a_min and a_max must be given")
+    if not (a.__class__ is Tracer or a_min.__class__ is Tracer or a_max.__class__ is Tracer):
+        return np.clip(a, a_min, a_max)
     out = a
     if a_min is not None:
         out = where(less(detach(out), detach(a_min)), a_min, out)
     if a_max is not None:
         out = where(greater(detach(out), detach(a_max)), a_max, out)
-    if out.__class__ is not Tracer:
-        return np.clip(a, a_min, a_max)
     return out
 
 

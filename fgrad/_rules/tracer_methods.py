@@ -111,10 +111,6 @@ def _transpose_method(self: Tracer, *axes: Any) -> Any:
     return st.transpose(self, axes)
 
 
-def _comparison(fn: Any) -> Any:
-    return lambda self, other: fn(self, other)
-
-
 _METHODS: dict[str, Any] = {
     "__add__": _direct(ew.add),
     "__radd__": _reflected(ew.add),
@@ -144,12 +140,12 @@ _METHODS: dict[str, Any] = {
     "__neg__": ew.negative,
     "__pos__": ew.positive,
     "__abs__": ew.absolute,
-    "__lt__": _comparison(ew.less),
-    "__le__": _comparison(ew.less_equal),
-    "__gt__": _comparison(ew.greater),
-    "__ge__": _comparison(ew.greater_equal),
-    "__eq__": _comparison(ew.equal),
-    "__ne__": _comparison(ew.not_equal),
+    "__lt__": ew.less,
+    "__le__": ew.less_equal,
+    "__gt__": ew.greater,
+    "__ge__": ew.greater_equal,
+    "__eq__": ew.equal,
+    "__ne__": ew.not_equal,
     "__getitem__": st.getitem,
     "__setitem__": _setitem,
     "__iter__": _iter,

@@ -242,17 +242,30 @@ def measure_memory(script: str, columns: Sequence[str], rss_runs: int) -> dict[s
     out: dict[str, Any] = {}
     for col in columns:
         entry: dict[str, Any] = {}
-        for mode, runs in (("tracemalloc", 1), ("rss", rss_runs)):
+        for mode, runs in (("tracemalloc", 1), ("rss", rss_runs), ("rss_mmap", rss_runs)):
             if mode == "tracemalloc" and col in ("torch", "jax", "jax.jit"):
                 entry[mode] = None  # their buffers bypass Python's allocator hooks
                 continue
+            child_env = env
+            if mode == "rss_mmap":
+                # glibc raises its mmap threshold after the first large free, after which
+                # freed buffers stay in the heap and peak RSS depends on the order of
+                # allocations; pinning the threshold makes RSS follow the live arrays.
+                child_env = dict(env, MALLOC_MMAP_THRESHOLD_="131072")
             values = []
             for _ in range(runs):
                 proc = subprocess.run(
-                    [sys.executable, script, "--memory-child", col, "--memory-mode", mode],
+                    [
+                        sys.executable,
+                        script,
+                        "--memory-child",
+                        col,
+                        "--memory-mode",
+                        "rss" if mode == "rss_mmap" else mode,
+                    ],
                     capture_output=True,
                     text=True,
-                    env=env,
+                    env=child_env,
                     cwd=REPO_ROOT,
                 )
                 if proc.returncode != 0:

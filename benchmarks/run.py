@@ -178,7 +178,11 @@ def table_rows(record: dict[str, Any], shown: list[str]) -> list[list[str]]:
         rows.append(row)
     mem = record.get("memory")
     if mem:
-        for mode, label in (("tracemalloc", "tracemalloc peak"), ("rss", "peak RSS")):
+        for mode, label in (
+            ("tracemalloc", "tracemalloc peak"),
+            ("rss", "peak RSS"),
+            ("rss_mmap", "peak RSS, mmap threshold 128 KiB"),
+        ):
             row = [f"memory W2-f64 step ({label})"]
             base = mem.get("numpy", {}).get(mode)
             for col in shown:

@@ -322,26 +322,25 @@ def _count_valid_impl(x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
 _count_valid = plain_values(_count_valid_impl, "count_not_nan")
 
 
-def nansum(
-    a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False
-) -> Any:
-    no_out("nansum", out)
-    if a.__class__ is not Tracer:
-        return np.nansum(a, axis=axis, dtype=dtype, keepdims=keepdims)
-    if dtype is not None:
-        a = astype(a, dtype)
-    return sum(_without_nan(a, 0.0), axis, keepdims=keepdims)
+def _nan_filled(name: str, numpy_fn: Callable[..., Any], reduce: Any, fill: float) -> Any:
+    """``reduce`` over ``a`` with NaNs replaced by the reduction's identity ``fill``."""
+
+    def fn(
+        a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False
+    ) -> Any:
+        no_out(name, out)
+        if a.__class__ is not Tracer:
+            return numpy_fn(a, axis=axis, dtype=dtype, keepdims=keepdims)
+        if dtype is not None:
+            a = astype(a, dtype)
+        return reduce(_without_nan(a, fill), axis, keepdims=keepdims)
+
+    fn.__name__ = fn.__qualname__ = name
+    return fn
 
 
-def nanprod(
-    a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False
-) -> Any:
-    no_out("nanprod", out)
-    if a.__class__ is not Tracer:
-        return np.nanprod(a, axis=axis, dtype=dtype, keepdims=keepdims)
-    if dtype is not None:
-        a = astype(a, dtype)
-    return prod(_without_nan(a, 1.0), axis, keepdims=keepdims)
+nansum = _nan_filled("nansum", np.nansum, sum, 0.0)
+nanprod = _nan_filled("nanprod", np.nanprod, prod, 1.0)
 
 
 def nanmean(

@@ -21,8 +21,8 @@ as a straight line and mostly stays one. The weights use ``nn.Dense``'s
 default Glorot initialisation; weights drawn from ``U(-1, 1)`` make the
 starting outputs so large that a learning rate of 0.1 often diverges.
 
-Training prints the loss every 20 steps; when stderr is a terminal, a progress
-bar is drawn there as well. Figures are written as numbered PNGs into
+Training prints the loss every 20 steps; when stderr is a terminal, a tqdm
+progress bar is drawn there as well. Figures are written as numbered PNGs into
 ``--out``::
 
     python examples/sine_regression.py              # about two seconds
@@ -37,10 +37,18 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NamedTuple, TextIO
+from typing import Any, NamedTuple
 
 import matplotlib
 import numpy as np
+
+try:
+    from tqdm import tqdm
+except ImportError as error:  # pragma: no cover - exercised only without the extra
+    raise ImportError(
+        "examples/sine_regression.py draws its progress bar with tqdm, which is not installed: "
+        'pip install -e ".[examples]"'
+    ) from error
 
 import fgrad
 from fgrad import datasets, losses, nn, optim, random
@@ -78,48 +86,6 @@ class Settings(NamedTuple):
 
 FULL = Settings(curve_points=400, dpi=100, tidy_layout=True)
 FAST = Settings(curve_points=100, dpi=50, tidy_layout=False)
-
-
-class ProgressBar:
-    """A one-line text progress bar, drawn only when ``stream`` is a terminal.
-
-    Redirected to a file or a pipe it stays silent, so logs hold only the
-    lines passed to :meth:`print`.
-    """
-
-    def __init__(self, total: int, stream: TextIO = sys.stderr, width: int = 30) -> None:
-        self.total = total
-        self.stream = stream
-        self.width = width
-        self.enabled = stream.isatty()
-        self.line = ""
-
-    def __enter__(self) -> ProgressBar:
-        return self
-
-    def update(self, done: int, loss: float) -> None:
-        if not self.enabled:
-            return
-        filled = self.width * done // self.total
-        bar = "#" * filled + "." * (self.width - filled)
-        self.line = f"[{bar}] {done}/{self.total}  loss {loss:.4f}"
-        self.stream.write(f"\r{self.line}")
-        self.stream.flush()
-
-    def print(self, message: str) -> None:
-        """Print ``message`` on stdout above the bar (which would otherwise share its line)."""
-        if self.enabled:
-            self.stream.write("\r" + " " * len(self.line) + "\r")
-            self.stream.flush()
-        print(message, flush=True)
-        if self.enabled:
-            self.stream.write(self.line)
-            self.stream.flush()
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self.enabled:
-            self.stream.write("\n")
-            self.stream.flush()
 
 
 # ---------------------------------------------------------------------------
@@ -203,17 +169,19 @@ def train(
 
     history: list[float] = []
     rates: list[float] = []
-    with ProgressBar(steps) as progress:
+    with tqdm(total=steps, unit="step", disable=not sys.stderr.isatty()) as progress:
         for step in range(steps):
             loss, grads = loss_and_grads(params, x, y)
             updates, opt_state = optimizer.update(grads, opt_state)
             params = optim.apply_updates(params, updates)
             history.append(float(loss))
             rates.append(schedule(step))
-            progress.update(step + 1, float(loss))
+            progress.set_postfix(loss=f"{float(loss):.4f}", refresh=False)
+            progress.update()
             if (step + 1) % print_every == 0:
-                progress.print(
-                    f"step {step + 1:4d}/{steps}   lr {rates[-1]:.4f}   loss {float(loss):.5f}"
+                tqdm.write(
+                    f"step {step + 1:4d}/{steps}   lr {rates[-1]:.4f}   loss {float(loss):.5f}",
+                    file=sys.stdout,
                 )
     return params, history, rates
 

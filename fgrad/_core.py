@@ -21,6 +21,9 @@ Nothing here knows any particular primitive: rules live in ``fgrad._rules``.
 
 from __future__ import annotations
 
+import dis
+import os
+import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
@@ -41,8 +44,10 @@ __all__ = [
     "close_trace",
     "concrete",
     "detach",
+    "fun_name",
     "peek",
     "new_trace",
+    "user_site",
 ]
 
 NO_PARAMS: dict[str, Any] = {}
@@ -58,11 +63,46 @@ class _TraceDepth(threading.local):
 
 _depth = _TraceDepth()
 
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_NUMPY_DIR = os.path.dirname(os.path.abspath(np.__file__)) + os.sep
+
+
+def user_site() -> str:
+    """``file:line`` of the innermost caller outside fgrad and NumPy: the user's line.
+
+    Used by error messages only (it walks the stack).
+
+    Examples
+    --------
+    >>> user_site().startswith("<doctest")
+    True
+    """
+    frame = sys._getframe(1)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not (filename.startswith(_PACKAGE_DIR) or filename.startswith(_NUMPY_DIR)):
+            return f"{filename}:{frame.f_lineno}"
+        frame = frame.f_back  # type: ignore[assignment]
+    return "<unknown location>"
+
+
+def fun_name(fun: Any) -> str:
+    """The name error messages use for a user's function.
+
+    Examples
+    --------
+    >>> def loss(x):
+    ...     return x
+    >>> fun_name(loss), fun_name(lambda x: x)
+    ('loss', '<lambda>')
+    """
+    return getattr(fun, "__qualname__", None) or getattr(fun, "__name__", None) or repr(fun)
+
 
 class Trace:
     """One transform's recording: its nesting level and its tape."""
 
-    __slots__ = ("level", "tape", "live", "transform", "fun", "on_read")
+    __slots__ = ("level", "tape", "live", "transform", "fun", "on_read", "sites")
 
     def __init__(self, level: int, transform: str, fun: Any) -> None:
         self.level = level
@@ -71,13 +111,19 @@ class Trace:
         self.transform = transform
         self.fun = fun
         self.on_read: Callable[[Tracer], None] | None = None
+        self.sites: dict[int, str] | None = None
+
+    def label(self) -> str:
+        """``transform(function name)``, the prefix of error messages."""
+        return f"{self.transform}({fun_name(self.fun)})"
 
     def describe(self) -> str:
         fun = self.fun
-        name = getattr(fun, "__qualname__", None) or repr(fun)
+        while getattr(fun, "__wrapped__", None) is not None:
+            fun = fun.__wrapped__
         code = getattr(fun, "__code__", None)
         where = f" defined at {code.co_filename}:{code.co_firstlineno}" if code else ""
-        return f"{self.transform}({name}){where}"
+        return f"{self.label()}{where}"
 
     def new_input(self, value: Any) -> Tracer:
         """Wrap ``value`` as a fresh independent variable of this trace."""
@@ -96,6 +142,130 @@ def close_trace(trace: Trace) -> None:
     """Mark ``trace`` finished: its tracers may no longer enter primitives."""
     trace.live = False
     _depth.depth -= 1
+
+
+# --- element stores: NumPy converts a traced scalar with float()/int()/complex() -----------
+
+_STORE_OPCODES = frozenset(dis.opmap[n] for n in ("STORE_SUBSCR", "STORE_SLICE") if n in dis.opmap)
+_CALL_NAMES = ("CALL", "CALL_KW", "PRECALL", "CALL_FUNCTION", "CALL_FUNCTION_KW")
+_CALL_OPCODES = frozenset(
+    dis.opmap[n] for n in (*_CALL_NAMES, "CALL_FUNCTION_EX", "CALL_METHOD") if n in dis.opmap
+)
+_JUMP_OPCODES = frozenset(dis.hasjrel) | frozenset(dis.hasjabs)
+_NO_STACK_NAMES = frozenset({"PUSH_NULL", "NOP", "EXTENDED_ARG", "CACHE"})
+# C functions and methods that store their argument into an array element by converting it:
+# ``ndarray.fill``, ``numpy.fromiter``, ``operator.setitem``, the stdlib ``array.array``.
+STORING_CALLEES = frozenset(
+    {"fill", "fromiter", "itemset", "setitem", "__setitem__", "array", "append", "extend"}
+    | {"insert", "fromlist", "setfield"}
+)
+# Callee names of the call sites already analysed: by code object id, the code object (kept
+# alive, so that its id is not reused while the entry exists) and names by offset.
+_callee_of_call_site: dict[int, tuple[Any, dict[int, str | None]]] = {}
+_CODES_KEPT = 1024
+
+
+def _stack_effect(instruction: dis.Instruction) -> int:
+    arg = instruction.arg if instruction.opcode >= dis.HAVE_ARGUMENT else None
+    return dis.stack_effect(instruction.opcode, arg)
+
+
+def _callee_name(code: Any, offset: int) -> str | None:
+    """The name the callable of the call instruction at ``offset`` was loaded by.
+
+    Walks back over the call's arguments by stack effect (straight-line code only) to the
+    instruction that loaded the callable (``LOAD_ATTR fill``, ``LOAD_GLOBAL float``...).
+    ``None`` when the arguments contain jumps or the callable is not a loaded name.
+    """
+    instructions = list(dis.get_instructions(code))
+    pos = next((i for i, ins in enumerate(instructions) if ins.offset == offset), None)
+    if pos is None:
+        return None
+    first, last = pos, pos
+    while first > 0 and instructions[first - 1].opname in ("PRECALL", "KW_NAMES"):
+        first -= 1
+    while last + 1 < len(instructions) and instructions[last].opname == "PRECALL":
+        last += 1
+    consumed = 1 - sum(_stack_effect(ins) for ins in instructions[first : last + 1])
+    below = 1 if sys.version_info < (3, 11) and instructions[last].opname != "CALL_METHOD" else 2
+    arguments = consumed - below
+    depth, i = 0, first
+    while depth < arguments:
+        i -= 1
+        if i < 0:
+            return None
+        ins = instructions[i]
+        if ins.is_jump_target or ins.opcode in _JUMP_OPCODES:
+            return None
+        depth += _stack_effect(ins)
+    if depth != arguments:
+        return None
+    i -= 1
+    while i >= 0 and instructions[i].opname in _NO_STACK_NAMES:
+        i -= 1
+    name = instructions[i].argval if i >= 0 else None
+    return name if isinstance(name, str) else None
+
+
+def _callee_at(code: Any, offset: int) -> str | None:
+    """:func:`_callee_name`, remembered per call site."""
+    sites = _callee_of_call_site.get(id(code))
+    if sites is None or sites[0] is not code:
+        if len(_callee_of_call_site) >= _CODES_KEPT:
+            _callee_of_call_site.clear()
+        sites = _callee_of_call_site[id(code)] = (code, {})
+    names = sites[1]
+    try:
+        return names[offset]
+    except KeyError:
+        try:
+            name = _callee_name(code, offset)
+        except (ValueError, TypeError):
+            name = None
+        names[offset] = name
+        return name
+
+
+def _differentiating_trace(x: Any) -> Trace | None:
+    while x.__class__ is Tracer:
+        if x._trace.on_read is None:
+            return x._trace
+        x = x._value
+    return None
+
+
+def _refuse_store(x: Tracer, frame: Any, conversion: str) -> None:
+    """Raise if ``frame`` is storing ``x`` through ``conversion`` on a differentiating trace.
+
+    A store is the instruction ``a[i] = x`` (NumPy converts ``x`` to fill the element) or a
+    call of a storing C function (``a.fill(x)``, ``np.fromiter``); ``float(x)``, ``'%f' % x``
+    and every other use return the plain value.
+    """
+    code = frame.f_code
+    offset = frame.f_lasti
+    opcode = code.co_code[offset]
+    if opcode in _STORE_OPCODES:
+        into = "an element (a[i] = value)"
+    elif opcode in _CALL_OPCODES:
+        name = _callee_at(code, offset)
+        if name not in STORING_CALLEES:
+            return
+        into = f"{name}()"
+    else:
+        return
+    trace = _differentiating_trace(x)
+    if trace is None:
+        return
+    raise TypeError(
+        f"{trace.label()}: a traced value was stored into a plain NumPy array or buffer "
+        f"through {into} (at {user_site()}). That converts it with {conversion}(), which "
+        "would silently drop its gradient. Build the array from traced values instead: "
+        "collect them in a list and call fgrad.numpy.stack (or fgrad.numpy.array), join "
+        "pieces with fgrad.numpy.concatenate, or replace an element with "
+        "fgrad.numpy.where(mask, value, a) or a + fgrad.numpy.scatter_add(value - a[i], "
+        "a.shape, i). To store only the number, "
+        f"store {conversion}(value) or fgrad.stop_gradient(value) explicitly."
+    )
 
 
 class Tracer:
@@ -142,15 +312,18 @@ class Tracer:
         return bool(concrete(self))
 
     def __float__(self) -> float:
+        _refuse_store(self, sys._getframe(1), "float")
         return float(concrete(self))
 
     def __int__(self) -> int:
+        _refuse_store(self, sys._getframe(1), "int")
         return int(concrete(self))
 
     def __index__(self) -> int:
         return int(np.asarray(concrete(self)).__index__())
 
     def __complex__(self) -> complex:
+        _refuse_store(self, sys._getframe(1), "complex")
         return complex(concrete(self))
 
     def __format__(self, spec: str) -> str:
@@ -301,18 +474,102 @@ class Primitive:
 def _leaked(trace: Trace, prim: Primitive) -> UnexpectedTracerError:
     return UnexpectedTracerError(
         f"'{prim.name}' received a tracer created by {trace.describe()} after that "
-        "transform returned. Tracers are only valid while the transformed function runs: "
-        "return results instead of storing them in globals, attributes or closures "
-        "(apply fgrad.stop_gradient to keep a plain value)."
+        f"transform returned (at {user_site()}). Tracers are only valid while the transformed "
+        "function runs: return results instead of storing them in globals, attributes or "
+        "closures (apply fgrad.stop_gradient to keep a plain value)."
     )
 
 
-def _nan_check(prim: Primitive, value: Any, where: str) -> None:
+def _mark_located(exc: Exception) -> Exception:
+    """Flag an error whose message already says where it happened (see ``_locate_failure``)."""
+    exc._fgrad_located = True  # type: ignore[attr-defined]
+    return exc
+
+
+def _describe_operand(value: Any) -> str:
     value = peek(value)
-    if np.issubdtype(np.result_type(value), np.inexact) and np.isnan(value).any():
-        raise FloatingPointError(
-            f"NaN produced by the {where} of '{prim.name}' (fgrad.config.debug_nans is on)"
-        )
+    try:
+        return f"{np.shape(value)} {np.result_type(value)}"
+    except (TypeError, ValueError):
+        return type(value).__name__
+
+
+def _locate_failure(exc: Exception, prim: Primitive, trace: Trace, operands: Sequence[Any]) -> None:
+    """Raise ``exc`` again, same type, naming the transform, operation, operands and user line.
+
+    Called only after the primitive's implementation raised; returns (so the
+    caller re-raises ``exc`` unchanged) when ``exc`` already carries this
+    information or cannot be rebuilt with a new message.
+    """
+    if getattr(exc, "_fgrad_located", False) or isinstance(exc, UnexpectedTracerError):
+        return
+    shapes = " and ".join(_describe_operand(v) for v in operands)
+    noun = "operand" if len(operands) == 1 else "operands"
+    message = (
+        f"{trace.label()}: '{prim.name}' failed on {noun} of shape and dtype {shapes} "
+        f"(at {user_site()}): {str(exc).strip().rstrip('.')}. Check the shapes and dtypes of "
+        "the arrays passed to it."
+    )
+    try:
+        located = type(exc)(message)
+    except Exception:
+        return
+    raise _mark_located(located) from exc
+
+
+def _complex_result(prim: Primitive, trace: Trace, value: Any) -> None:
+    """Refuse a complex result of ``prim`` on a differentiating trace (``jit`` allows it)."""
+    if trace.on_read is not None:
+        return
+    dtype = np.result_type(peek(value))
+    message = (
+        f"{trace.label()}: '{prim.name}' produced a {dtype} value from a traced input "
+        f"(at {user_site()}). Differentiating through complex numbers is not supported yet, "
+        "and a real gradient taken through complex intermediates would be wrong: keep traced "
+        "values real (carry real and imaginary parts as two real arrays), or apply "
+        "fgrad.stop_gradient to the inputs of the complex computation."
+    )
+    raise _mark_located(TypeError(message))
+
+
+def _check_result_kind(prim: Primitive, trace: Trace, value: Any) -> None:
+    """The slow path of the complex check: scalars of other types and nested tracers."""
+    plain = peek(value)
+    if plain.__class__ is np.ndarray:
+        if plain.dtype.kind == "c":
+            _complex_result(prim, trace, plain)
+    elif isinstance(plain, (complex, np.complexfloating)):
+        _complex_result(prim, trace, plain)
+
+
+def _debug_check(prim: Primitive, value: Any, where: str, site: str | None) -> None:
+    """Raise ``FloatingPointError`` if ``value`` holds a NaN (or an inf, with ``debug_infs``)."""
+    value = peek(value)
+    if not np.issubdtype(np.result_type(value), np.inexact):
+        return
+    bad = None
+    if _config.debug_nans and np.isnan(value).any():
+        bad, switch = "NaN", "debug_nans"
+    elif _config.debug_infs and np.isinf(value).any():
+        bad, switch = "inf", "debug_infs"
+    if bad is None:
+        return
+    at = f" (the operation was called at {site})" if site else ""
+    message = (
+        f"{bad} produced by the {where} of '{prim.name}'{at} "
+        f"(fgrad.config.{switch} is on). Look at the inputs of '{prim.name}' on that line: "
+        "e.g. log or sqrt of values <= 0, division by zero, or an overflow."
+    )
+    raise _mark_located(FloatingPointError(message))
+
+
+def _record_site(prim: Primitive, trace: Trace, value: Any) -> None:
+    """``debug_nans`` / ``debug_infs``: check a forward result and remember the user's line."""
+    site = user_site()
+    if trace.sites is None:
+        trace.sites = {}
+    trace.sites[len(trace.tape)] = site
+    _debug_check(prim, value, "forward pass", site)
 
 
 def bind1(prim: Primitive, x: Tracer, params: dict[str, Any]) -> Tracer:
@@ -321,9 +578,19 @@ def bind1(prim: Primitive, x: Tracer, params: dict[str, Any]) -> Tracer:
     if not trace.live:
         raise _leaked(trace, prim)
     v = x._value
-    ans = prim.fn(v, **params) if v.__class__ is Tracer else prim.impl(v, **params)
-    if _config.debug_nans:
-        _nan_check(prim, ans, "forward pass")
+    try:
+        ans = prim.fn(v, **params) if v.__class__ is Tracer else prim.impl(v, **params)
+    except Exception as exc:
+        _locate_failure(exc, prim, trace, (v,))
+        raise
+    kind = ans.__class__
+    if kind is _NDARRAY:
+        if ans.dtype is not _FLOAT64_DTYPE:
+            _check_result_kind(prim, trace, ans)
+    elif kind is not _FLOAT64:
+        _check_result_kind(prim, trace, ans)
+    if _config.checking:
+        _record_site(prim, trace, ans)
     tape = trace.tape
     idx = len(tape)
     tape.append((prim, (x._idx,), _FIRST, (v,), params, ans))
@@ -365,12 +632,22 @@ def bind2(prim: Primitive, x: Any, y: Any, params: dict[str, Any]) -> Tracer:
         argnums = _SECOND
     if not trace.live:
         raise _leaked(trace, prim)
-    if xv.__class__ is Tracer or yv.__class__ is Tracer:
-        ans = prim.fn(xv, yv, **params)
-    else:
-        ans = prim.impl(xv, yv, **params)
-    if _config.debug_nans:
-        _nan_check(prim, ans, "forward pass")
+    try:
+        if xv.__class__ is Tracer or yv.__class__ is Tracer:
+            ans = prim.fn(xv, yv, **params)
+        else:
+            ans = prim.impl(xv, yv, **params)
+    except Exception as exc:
+        _locate_failure(exc, prim, trace, (xv, yv))
+        raise
+    kind = ans.__class__
+    if kind is _NDARRAY:
+        if ans.dtype is not _FLOAT64_DTYPE:
+            _check_result_kind(prim, trace, ans)
+    elif kind is not _FLOAT64:
+        _check_result_kind(prim, trace, ans)
+    if _config.checking:
+        _record_site(prim, trace, ans)
     tape = trace.tape
     idx = len(tape)
     tape.append((prim, parents, argnums, (xv, yv), params, ans))
@@ -380,6 +657,9 @@ def bind2(prim: Primitive, x: Any, y: Any, params: dict[str, Any]) -> Tracer:
 _FIRST = (0,)
 _SECOND = (1,)
 _BOTH = (0, 1)
+_NDARRAY = np.ndarray
+_FLOAT64 = np.float64
+_FLOAT64_DTYPE = np.dtype(np.float64)
 
 
 def bindn(prim: Primitive, args: Sequence[Any], params: dict[str, Any]) -> Any:
@@ -408,29 +688,46 @@ def bindn(prim: Primitive, args: Sequence[Any], params: dict[str, Any]) -> Any:
         if a.__class__ is Tracer:
             nested = True
         values.append(a)
-    ans = prim.fn(*values, **params) if nested else prim.impl(*values, **params)
-    if _config.debug_nans:
-        _nan_check(prim, ans, "forward pass")
+    try:
+        ans = prim.fn(*values, **params) if nested else prim.impl(*values, **params)
+    except Exception as exc:
+        _locate_failure(exc, prim, trace, values)
+        raise
+    kind = ans.__class__
+    if kind is _NDARRAY:
+        if ans.dtype is not _FLOAT64_DTYPE:
+            _check_result_kind(prim, trace, ans)
+    elif kind is not _FLOAT64:
+        _check_result_kind(prim, trace, ans)
+    if _config.checking:
+        _record_site(prim, trace, ans)
     tape = trace.tape
     idx = len(tape)
     tape.append((prim, tuple(parents), tuple(argnums), tuple(values), params, ans))
     return Tracer(ans, trace, idx)
 
 
-def backward_pass(tape: list[Any], seeds: Sequence[tuple[int, Any]], free: bool) -> list[Any]:
+def backward_pass(
+    tape: list[Any],
+    seeds: Sequence[tuple[int, Any]],
+    free: bool,
+    sites: dict[int, str] | None = None,
+) -> list[Any]:
     """Propagate output cotangents ``seeds`` (pairs of tape slot and cotangent) backwards.
 
     Returns the list of cotangents by slot; only input slots (tape entries
     that are ``None``) keep theirs, every other slot is cleared as the sweep
     passes it. With ``free`` the tape entries are released as well, so saved
-    values die as early as possible.
+    values die as early as possible. ``sites`` (the trace's user lines by
+    slot, kept under ``debug_nans``) lets a NaN found in a VJP name the line
+    of the operation.
     """
     top = max(slot for slot, _ in seeds)
     cts: list[Any] = [None] * (top + 1)
     for slot, seed in seeds:
         old = cts[slot]
         cts[slot] = seed if old is None else old + seed
-    check_nans = _config.debug_nans
+    check_nans = _config.checking
     for i in range(top, -1, -1):
         entry = tape[i]
         if entry is None:
@@ -451,7 +748,7 @@ def backward_pass(tape: list[Any], seeds: Sequence[tuple[int, Any]], free: bool)
                 if c is None:
                     continue
                 if check_nans:
-                    _nan_check(prim, c, "VJP")
+                    _debug_check(prim, c, "VJP", sites.get(i) if sites else None)
                 old = cts[p]
                 cts[p] = c if old is None else old + c
                 continue
@@ -460,7 +757,7 @@ def backward_pass(tape: list[Any], seeds: Sequence[tuple[int, Any]], free: bool)
                 if c is None:
                     continue
                 if check_nans:
-                    _nan_check(prim, c, "VJP")
+                    _debug_check(prim, c, "VJP", sites.get(i) if sites else None)
                 old = cts[p]
                 cts[p] = c if old is None else old + c
         else:
@@ -469,7 +766,7 @@ def backward_pass(tape: list[Any], seeds: Sequence[tuple[int, Any]], free: bool)
                 if c is None:
                     continue
                 if check_nans:
-                    _nan_check(prim, c, "VJP")
+                    _debug_check(prim, c, "VJP", sites.get(i) if sites else None)
                 old = cts[p]
                 cts[p] = c if old is None else old + c
     return cts

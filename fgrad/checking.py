@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from fgrad._core import concrete
-from fgrad.transforms import jvp, vjp
+from fgrad._core import concrete, fun_name, user_site
+from fgrad.transforms import _jvp, _vjp
 from fgrad.tree import keystr, tree_flatten, tree_flatten_with_path, tree_map, tree_unflatten
 
 __all__ = [
@@ -42,16 +42,19 @@ class GradientCheckError(AssertionError):
     """An fgrad derivative disagrees with finite differences."""
 
 
-def _as_float64(tree: Any) -> Any:
-    def convert(leaf: Any) -> Any:
+def _as_float64(tree: Any, argnum: int, fun: Any) -> Any:
+    paths_leaves, treedef = tree_flatten_with_path(tree)
+    converted = []
+    for path, leaf in paths_leaves:
         value = np.asarray(concrete(leaf))
-        if value.dtype.kind not in "fc":
+        if value.dtype.kind != "f":
             raise TypeError(
-                f"check_grads needs floating-point arguments; got a leaf of dtype {value.dtype}"
+                f"check_grads({fun_name(fun)}): argument {argnum}{keystr(path)} has dtype "
+                f"{value.dtype}, but only floating-point arguments can be checked "
+                f"(at {user_site()}). Pass floats (e.g. x.astype(float) or 1.0 instead of 1)."
             )
-        return value.astype(np.float64)
-
-    return tree_map(convert, tree)
+        converted.append(value.astype(np.float64))
+    return tree_unflatten(treedef, converted)
 
 
 def _flat_output(out: Any) -> list[np.ndarray]:
@@ -87,6 +90,7 @@ def _report(
 
 def _check_reverse(
     fun: Callable[..., Any],
+    named: Any,
     args: list[Any],
     projection: list[np.ndarray],
     out_tree: Any,
@@ -95,7 +99,7 @@ def _check_reverse(
     rtol: float,
     tiny: float,
 ) -> dict[str, float]:
-    _, pullback = vjp(fun, *args)
+    _, pullback = _vjp(fun, args, False, "check_grads", named)
     cotangent = tree_unflatten(out_tree, projection)
     analytic_all = pullback(cotangent)
     errors = {}
@@ -143,6 +147,7 @@ def _check_reverse(
 
 def _check_forward(
     fun: Callable[..., Any],
+    named: Any,
     args: list[Any],
     direction: list[Any],
     label: str,
@@ -150,7 +155,7 @@ def _check_forward(
     rtol: float,
     tiny: float,
 ) -> dict[str, float]:
-    _, tangent_out = jvp(fun, tuple(args), tuple(direction))
+    _, tangent_out = _jvp(fun, tuple(args), tuple(direction), "check_grads", named)
     analytic = _flat_output(tangent_out)
 
     def central(h: float) -> list[np.ndarray]:
@@ -253,12 +258,17 @@ def gradient_errors(
     unknown = set(modes) - {"rev", "fwd"}
     if unknown:
         raise ValueError(f"check_grads: unknown modes {sorted(unknown)}; use 'rev' and/or 'fwd'")
-    args64 = [_as_float64(a) for a in args]
+    if not callable(fun):
+        raise TypeError(
+            f"check_grads expects a function to check, got {type(fun).__name__} {fun!r:.60}"
+        )
+    args64 = [_as_float64(a, i, fun) for i, a in enumerate(args)]
     rng = np.random.default_rng(seed)
     out_leaves, out_tree = tree_flatten(fun(*args64))
     projection = [rng.standard_normal(np.shape(concrete(o))) for o in out_leaves]
     direction = [tree_map(lambda x: rng.standard_normal(np.shape(x)), a) for a in args64]
     return _check(
+        fun,
         fun,
         args64,
         order,
@@ -276,6 +286,7 @@ def gradient_errors(
 
 def _check(
     fun: Callable[..., Any],
+    named: Any,
     args: list[Any],
     order: int,
     label: str,
@@ -291,19 +302,24 @@ def _check(
     level = label.count("order")
     errors: dict[str, float] = {}
     if "rev" in modes:
-        for k, v in _check_reverse(fun, args, projection, out_tree, label, eps, rtol, tiny).items():
+        reverse = _check_reverse(fun, named, args, projection, out_tree, label, eps, rtol, tiny)
+        for k, v in reverse.items():
             errors[f"{label} rev {k}"] = v
     if "fwd" in modes:
-        for k, v in _check_forward(fun, args, direction, label, eps, rtol, tiny).items():
+        for k, v in _check_forward(fun, named, args, direction, label, eps, rtol, tiny).items():
             errors[f"{label} fwd {k}"] = v
     if level >= order:
         return errors
     cotangent = tree_unflatten(out_tree, projection)
     derived: list[tuple[str, Callable[..., Any]]] = []
     if "rev" in modes:
-        derived.append(("rev", lambda *xs: vjp(fun, *xs)[1](cotangent)))
+        derived.append(
+            ("rev", lambda *xs: _vjp(fun, xs, False, "check_grads", named)[1](cotangent))
+        )
     if "fwd" in modes:
-        derived.append(("fwd", lambda *xs: jvp(fun, xs, tuple(direction))[1]))
+        derived.append(
+            ("fwd", lambda *xs: _jvp(fun, xs, tuple(direction), "check_grads", named)[1])
+        )
     for mode, g in derived:
         g_leaves, g_tree = tree_flatten(g(*args))
         g_projection = [rng.standard_normal(np.shape(concrete(o))) for o in g_leaves]
@@ -311,6 +327,7 @@ def _check(
         errors.update(
             _check(
                 g,
+                named,
                 args,
                 order,
                 f"order {level + 1} (of the {mode}-mode derivative, {label})",

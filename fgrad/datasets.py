@@ -122,21 +122,21 @@ def make_moons(
     ([[1.0, 0.0], [-1.0, 0.0], [0.0, 0.5], [2.0, 0.5]], [0, 0, 1, 1])
     """
     if isinstance(n_samples, numbers.Integral) and not isinstance(n_samples, bool):
-        total = _check_count(n_samples, "n_samples", 1)
+        total = _check_count(n_samples, "make_moons: n_samples", 1)
         n_out = total // 2
         n_in = total - n_out
     elif isinstance(n_samples, Sequence | np.ndarray) and len(n_samples) == 2:
-        n_out = _check_count(n_samples[0], "n_samples[0]", 0)
-        n_in = _check_count(n_samples[1], "n_samples[1]", 0)
+        n_out = _check_count(n_samples[0], "make_moons: n_samples[0]", 0)
+        n_in = _check_count(n_samples[1], "make_moons: n_samples[1]", 0)
     else:
         raise TypeError(
             f"n_samples must be an int or a two-element tuple of ints, got {n_samples!r}"
         )
-    do_shuffle = _check_bool(shuffle, "shuffle")
+    do_shuffle = _check_bool(shuffle, "make_moons: shuffle")
     if noise is not None and (
         not isinstance(noise, numbers.Real) or not math.isfinite(noise) or noise < 0
     ):
-        raise ValueError(f"noise must be None or a finite float >= 0, got {noise!r}")
+        raise ValueError(f"make_moons: noise must be None or a finite float >= 0, got {noise!r}")
     rng = _check_random_state(random_state)
 
     outer_circ_x = np.cos(np.linspace(0, np.pi, n_out))
@@ -244,18 +244,20 @@ def make_blobs(
     >>> X.tolist(), y.tolist()
     ([[0.0, 0.0], [0.0, 0.0], [5.0, 5.0], [5.0, 5.0], [5.0, 5.0]], [0, 0, 1, 1, 1])
     """
-    n_features = _check_count(n_features, "n_features", 1)
-    do_shuffle = _check_bool(shuffle, "shuffle")
+    n_features = _check_count(n_features, "make_blobs: n_features", 1)
+    do_shuffle = _check_bool(shuffle, "make_blobs: shuffle")
     if not (isinstance(center_box, Sequence) and len(center_box) == 2):
         raise TypeError(f"center_box must be a (min, max) tuple, got {center_box!r}")
     rng = _check_random_state(random_state)
 
     per_center: list[int] | None
     if isinstance(n_samples, numbers.Integral) and not isinstance(n_samples, bool):
-        total = _check_count(n_samples, "n_samples", 1)
+        total = _check_count(n_samples, "make_blobs: n_samples", 1)
         per_center = None
     elif isinstance(n_samples, Iterable) and not isinstance(n_samples, str):
-        per_center = [_check_count(n, f"n_samples[{i}]", 0) for i, n in enumerate(list(n_samples))]
+        per_center = [
+            _check_count(n, f"make_blobs: n_samples[{i}]", 0) for i, n in enumerate(list(n_samples))
+        ]
         if not per_center:
             raise ValueError("n_samples must not be an empty sequence")
     else:
@@ -264,7 +266,7 @@ def make_blobs(
     if centers is None:
         centers = 3 if per_center is None else len(per_center)
     if isinstance(centers, numbers.Integral) and not isinstance(centers, bool):
-        n_centers = _check_count(centers, "centers", 1)
+        n_centers = _check_count(centers, "make_blobs: centers", 1)
         if per_center is not None and n_centers != len(per_center):
             raise ValueError(
                 f"n_samples has {len(per_center)} entries but centers={n_centers}; they must agree"
@@ -298,7 +300,7 @@ def make_blobs(
             f"got shape {std.shape}"
         )
     if np.isnan(std).any() or (std < 0).any():
-        raise ValueError(f"cluster_std must be >= 0, got {cluster_std!r}")
+        raise ValueError(f"make_blobs: cluster_std must be >= 0, got {cluster_std!r}")
 
     if per_center is None:
         per_center = [total // n_centers] * n_centers
@@ -401,7 +403,7 @@ def train_test_split(
     if n_train <= 0:
         raise ValueError(f"test_size={test_size} with {n} samples leaves an empty training set")
 
-    if _check_bool(shuffle, "shuffle"):
+    if _check_bool(shuffle, "train_test_split: shuffle"):
         perm = _check_random_state(random_state).permutation(n)
         test, train = perm[:n_test], perm[n_test:]
     else:
@@ -462,8 +464,8 @@ def batches(
             f"batches: X and y must have the same length, got {X_arr.shape[0]} and "
             f"{y_arr.shape[0]} (shapes {X_arr.shape} and {y_arr.shape})"
         )
-    size = _check_count(batch_size, "batch_size", 1)
-    drop = _check_bool(drop_last, "drop_last")
+    size = _check_count(batch_size, "batches: batch_size", 1)
+    drop = _check_bool(drop_last, "batches: drop_last")
     n = X_arr.shape[0]
     perm = _random.permutation(k, n)
     stop = n - n % size if drop else n

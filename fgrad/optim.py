@@ -48,7 +48,14 @@ import numpy as np
 
 import fgrad.numpy as fnp
 from fgrad._core import Tracer, peek
-from fgrad.tree import tree_flatten, tree_leaves, tree_map, tree_unflatten
+from fgrad.tree import (
+    keystr,
+    tree_flatten,
+    tree_flatten_with_path,
+    tree_leaves,
+    tree_map,
+    tree_unflatten,
+)
 
 __all__ = [
     "AdagradState",
@@ -463,13 +470,24 @@ class ClipState(NamedTuple):
     count: Any
 
 
-def _zeros_like(params: Any) -> Any:
-    def zeros(p: Any) -> Any:
-        value = np.asarray(peek(p))
-        dtype = value.dtype if value.dtype.kind == "f" else np.dtype(np.float64)
-        return np.zeros(value.shape, dtype)
-
-    return tree_map(lambda p: _readonly(zeros(p)), params)
+def _zeros_like(params: Any, fn: str) -> Any:
+    paths_leaves, treedef = tree_flatten_with_path(params)
+    zeros = []
+    for path, p in paths_leaves:
+        value = peek(p)
+        dtype = None if isinstance(value, (str, bytes)) else np.asarray(value).dtype
+        if dtype is None or dtype.kind not in "biuf":
+            what = f"dtype {dtype}" if dtype is not None else f"a {type(value).__name__}"
+            if dtype is None:
+                what += f" ({value!r:.40})"
+            raise TypeError(
+                f"{fn}.init: params{keystr(path)} is {what}, not an array of numbers. Keep "
+                "settings that are not parameters out of params, or mark the dataclass field "
+                "static: fgrad.tree.register_dataclass(cls, static=(...))."
+            )
+        zeros_dtype = dtype if dtype.kind == "f" else np.dtype(np.float64)
+        zeros.append(_readonly(np.zeros(np.shape(value), zeros_dtype)))
+    return tree_unflatten(treedef, zeros)
 
 
 def sgd(
@@ -505,7 +523,7 @@ def sgd(
         raise TypeError(f"sgd: nesterov must be a bool, got {nesterov!r}")
 
     def init(params: Any) -> SgdState:
-        return SgdState(_count(0), _zeros_like(params))
+        return SgdState(_count(0), _zeros_like(params, "sgd"))
 
     def update(grads: Any, state: SgdState, params: Any = None) -> tuple[Any, SgdState]:
         _check_state(state, SgdState, "sgd")
@@ -570,7 +588,7 @@ def adam(
     eps = _real(eps, "eps", "adam", low=0.0)
 
     def init(params: Any) -> AdamState:
-        return AdamState(_count(0), _zeros_like(params), _zeros_like(params))
+        return AdamState(_count(0), _zeros_like(params, "adam"), _zeros_like(params, "adam"))
 
     def update(grads: Any, state: AdamState, params: Any = None) -> tuple[Any, AdamState]:
         _check_state(state, AdamState, "adam")
@@ -627,7 +645,7 @@ def adamw(
     decay = _real(weight_decay, "weight_decay", "adamw", low=0.0)
 
     def init(params: Any) -> AdamState:
-        return AdamState(_count(0), _zeros_like(params), _zeros_like(params))
+        return AdamState(_count(0), _zeros_like(params, "adamw"), _zeros_like(params, "adamw"))
 
     def update(grads: Any, state: AdamState, params: Any = None) -> tuple[Any, AdamState]:
         _check_state(state, AdamState, "adamw")
@@ -674,7 +692,7 @@ def rmsprop(
     eps = _real(eps, "eps", "rmsprop", low=0.0)
 
     def init(params: Any) -> RmsPropState:
-        return RmsPropState(_count(0), _zeros_like(params))
+        return RmsPropState(_count(0), _zeros_like(params, "rmsprop"))
 
     def update(grads: Any, state: RmsPropState, params: Any = None) -> tuple[Any, RmsPropState]:
         _check_state(state, RmsPropState, "rmsprop")
@@ -713,7 +731,7 @@ def adagrad(learning_rate: ScalarOrSchedule, eps: float = 1e-8) -> GradientTrans
     eps = _real(eps, "eps", "adagrad", low=0.0)
 
     def init(params: Any) -> AdagradState:
-        return AdagradState(_count(0), _zeros_like(params))
+        return AdagradState(_count(0), _zeros_like(params, "adagrad"))
 
     def update(grads: Any, state: AdagradState, params: Any = None) -> tuple[Any, AdagradState]:
         _check_state(state, AdagradState, "adagrad")

@@ -25,12 +25,15 @@ from fgrad._core import (
     bindn,
     close_trace,
     detach,
+    fun_name,
     new_trace,
     peek,
+    user_site,
 )
 from fgrad._rules.shape import stack
 from fgrad._rules.structural import astype, reshape
 from fgrad.tree import (
+    GetAttrKey,
     PyTreeDef,
     keystr,
     tree_flatten,
@@ -56,43 +59,104 @@ __all__ = [
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _fun_name(fun: Any) -> str:
-    return getattr(fun, "__qualname__", None) or getattr(fun, "__name__", None) or repr(fun)
+_fun_name = fun_name
 
 
-def _normalize_argnums(argnums: int | Sequence[int], nargs: int, fun: Any) -> tuple[int, ...]:
-    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+def _located(exc: Exception) -> Exception:
+    """Mark an error whose message already names the function, so primitives keep it as is."""
+    exc._fgrad_located = True  # type: ignore[attr-defined]
+    return exc
+
+
+def _label(transform: str, fun: Any) -> str:
+    return f"{transform}({fun_name(fun)})"
+
+
+def _check_callable(fun: Any, transform: str) -> None:
+    if not callable(fun):
+        raise TypeError(
+            f"{transform} expects a function to transform, got {type(fun).__name__} {fun!r:.60}. "
+            f"Pass the function itself, e.g. fgrad.{transform}(loss)(params)."
+        )
+
+
+def _normalize_argnums(
+    argnums: int | Sequence[int], nargs: int, fun: Any, transform: str
+) -> tuple[int, ...]:
+    label = _label(transform, fun)
+    nums = (argnums,) if isinstance(argnums, (int, np.integer)) else tuple(argnums)
     if not nums:
-        raise ValueError(f"argnums of {_fun_name(fun)} is empty: nothing to differentiate")
+        raise ValueError(
+            f"{label}: argnums is empty, so there is nothing to differentiate. "
+            "Name at least one positional argument, e.g. argnums=0."
+        )
     out = []
     for n in nums:
-        if not isinstance(n, (int, np.integer)):
-            raise TypeError(f"argnums must be ints, got {n!r}")
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+            raise TypeError(f"{label}: argnums must be ints, got {n!r}. Pass e.g. argnums=(0, 1).")
         if not -nargs <= n < nargs:
             raise ValueError(
-                f"argnums={argnums!r} is out of range: {_fun_name(fun)} was called with "
-                f"{nargs} positional argument{'s' if nargs != 1 else ''}"
+                f"{label}: argnums={argnums!r} is out of range: the function was called with "
+                f"{nargs} positional argument{'s' if nargs != 1 else ''} (at {user_site()}). "
+                "Use argument positions from 0 to the number of positional arguments - 1 "
+                "(keyword arguments cannot be differentiated)."
             )
         out.append(int(n) % nargs)
     if len(set(out)) != len(out):
-        raise ValueError(f"argnums={argnums!r} names the same argument twice")
+        raise ValueError(
+            f"{label}: argnums={argnums!r} names the same argument twice. List each argument once."
+        )
     return tuple(out)
 
 
-def _leaf_dtype(leaf: Any) -> np.dtype[Any]:
+def _leaf_dtype(leaf: Any) -> np.dtype[Any] | None:
+    """The dtype of an argument leaf, or ``None`` when it is not array-like at all."""
     value = peek(leaf)
-    if isinstance(value, (bool, int)):
-        return np.dtype(np.int64) if not isinstance(value, bool) else np.dtype(np.bool_)
-    return np.result_type(value)
+    if isinstance(value, bool):
+        return np.dtype(np.bool_)
+    if isinstance(value, int):
+        return np.dtype(np.int64)
+    if isinstance(value, (str, bytes)):
+        return None
+    try:
+        return np.result_type(value)
+    except (TypeError, ValueError):
+        return None
 
 
-def _bad_leaf(arg: Any, argnum: int, index: int, dtype: np.dtype[Any], fun: Any) -> TypeError:
-    paths = [p for p, _ in tree_flatten_with_path(arg)[0]]
-    where = f"argument {argnum}" + (keystr(paths[index]) if paths and paths[index] else "")
+def _static_hint(path: Any) -> str:
+    field = next((k.name for k in reversed(path) if isinstance(k, GetAttrKey)), None)
+    if field is None:
+        return ""
+    return (
+        f", or, if it is a dataclass field, mark it static: "
+        f"fgrad.tree.register_dataclass(cls, static=({field!r},))"
+    )
+
+
+def _bad_leaf(
+    arg: Any, argnum: int, index: int, dtype: np.dtype[Any] | None, label: str
+) -> TypeError:
+    path, leaf = tree_flatten_with_path(arg)[0][index]
+    where = f"argument {argnum}{keystr(path)}"
+    site = user_site()
+    if dtype is None:
+        return TypeError(
+            f"{label}: {where} is a {type(leaf).__name__} ({leaf!r:.40}), not an array "
+            f"(at {site}). Only floating-point arrays can be differentiated: keep it out of the "
+            f"differentiated arguments (pass it as another argument or close over it)"
+            f"{_static_hint(path)}."
+        )
+    if dtype.kind == "c":
+        return TypeError(
+            f"{label}: {where} has dtype {dtype} (at {site}); differentiating with respect "
+            "to complex inputs is not supported yet. Pass the real and imaginary parts as "
+            "two float arrays."
+        )
     return TypeError(
-        f"{_fun_name(fun)} is differentiated with respect to {where}, which has dtype "
-        f"{dtype}; only floating-point inputs have gradients. Pass floats (e.g. "
-        "x.astype(float)), or leave this argument out of argnums."
+        f"{label}: {where} has dtype {dtype}, but only floating-point inputs have gradients "
+        f"(at {site}). Pass floats (e.g. x.astype(float) or 1.0 instead of 1), or leave "
+        f"this argument out of argnums{_static_hint(path)}."
     )
 
 
@@ -109,7 +173,7 @@ class _Boxed:
 
 
 def _box_arguments(
-    trace: Trace, args: tuple[Any, ...], argnums: tuple[int, ...], fun: Any
+    trace: Trace, args: tuple[Any, ...], argnums: tuple[int, ...]
 ) -> tuple[list[Any], _Boxed]:
     boxed = _Boxed()
     new_args = list(args)
@@ -123,12 +187,15 @@ def _box_arguments(
                 dtype = leaf.dtype
                 shape = leaf.shape
             else:
-                dtype = _leaf_dtype(leaf)
-                if leaf.__class__ is not Tracer and dtype.kind == "f":
+                found = _leaf_dtype(leaf)
+                if found is None or found.kind != "f":
+                    raise _bad_leaf(args[argnum], argnum, i, found, trace.label())
+                dtype = found
+                if leaf.__class__ is not Tracer:
                     leaf = np.asarray(leaf, dtype=dtype)
                 shape = np.shape(peek(leaf))
             if dtype.kind != "f":
-                raise _bad_leaf(args[argnum], argnum, i, dtype, fun)
+                raise _bad_leaf(args[argnum], argnum, i, dtype, trace.label())
             tracers.append(trace.new_input(leaf))
             dtypes.append(dtype)
             shapes.append(shape)
@@ -181,25 +248,36 @@ def _gradients(cts: list[Any], boxed: _Boxed) -> list[Any]:
     return out
 
 
-def _scalar_output(out: Any, trace: Trace, fun: Any, transform: str) -> tuple[Any, int]:
+def _scalar_output(out: Any, trace: Trace) -> tuple[Any, int]:
     """The output's value and tape slot (-1 when it does not depend on the inputs)."""
     traced = out.__class__ is Tracer and out._trace is trace
     value = out._value if traced else out
     shape = np.shape(peek(value)) if not isinstance(value, (tuple, list, dict)) else None
     if shape != ():
-        what = f"shape {shape}" if shape is not None else f"a {type(value).__name__}"
+        what = f"an array of shape {shape}" if shape is not None else f"a {type(value).__name__}"
         raise TypeError(
-            f"{transform} requires {_fun_name(fun)} to return a scalar, but it returned "
-            f"{what}. Reduce it to a scalar (e.g. fgrad.numpy.sum), or use "
-            "fgrad.jacobian / fgrad.vjp for non-scalar outputs."
+            f"{trace.label()}: the function must return a scalar, but it returned {what}. "
+            "Reduce it to a scalar (e.g. fgrad.numpy.sum or mean), or use fgrad.vjp / "
+            "fgrad.jacobian for non-scalar outputs."
         )
-    dtype = np.result_type(peek(value))
-    if dtype.kind != "f":
+    dtype = _leaf_dtype(value)
+    if dtype is None or dtype.kind != "f":
         raise TypeError(
-            f"{transform} requires {_fun_name(fun)} to return a real floating-point scalar, "
-            f"got dtype {dtype}"
+            f"{trace.label()}: the function must return a real floating-point scalar, but it "
+            f"returned dtype {dtype if dtype is not None else type(value).__name__}. "
+            "Compute the result in floating point (e.g. multiply by 1.0 or use x.astype(float))."
         )
     return value, (out._idx if traced else -1)
+
+
+def _split_aux(out: Any, trace: Trace) -> tuple[Any, Any]:
+    if not (isinstance(out, (tuple, list)) and len(out) == 2):
+        raise TypeError(
+            f"{trace.label()}: with has_aux=True the function must return a pair "
+            f"(value, aux), but it returned a {type(out).__name__}. Return (value, aux), or "
+            "drop has_aux."
+        )
+    return out[0], out[1]
 
 
 def value_and_grad(
@@ -234,27 +312,27 @@ def value_and_grad(
     >>> float(value), float(grads["w"]), float(grads["b"])
     (34.0, 26.0, 16.0)
     """
-    if not callable(fun):
-        raise TypeError(f"value_and_grad expects a callable, got {type(fun).__name__}")
-    single = isinstance(argnums, int)
+    return _value_and_grad(fun, argnums, has_aux, "value_and_grad")
+
+
+def _value_and_grad(
+    fun: Callable[..., Any], argnums: int | Sequence[int], has_aux: bool, transform: str
+) -> Callable[..., Any]:
+    _check_callable(fun, transform)
+    single = isinstance(argnums, (int, np.integer))
 
     def value_and_grad_fun(*args: Any, **kwargs: Any) -> Any:
-        nums = _normalize_argnums(argnums, len(args), fun)
-        trace = new_trace("grad", fun)
+        nums = _normalize_argnums(argnums, len(args), fun, transform)
+        trace = new_trace(transform, fun)
         try:
-            new_args, boxed = _box_arguments(trace, args, nums, fun)
+            new_args, boxed = _box_arguments(trace, args, nums)
             out = fun(*new_args, **kwargs)
             if has_aux:
-                if not (isinstance(out, (tuple, list)) and len(out) == 2):
-                    raise TypeError(
-                        f"{_fun_name(fun)} was differentiated with has_aux=True, so it must "
-                        f"return a pair (value, aux); it returned {type(out).__name__}"
-                    )
-                out, aux = out
-            value, out_idx = _scalar_output(out, trace, fun, "grad")
+                out, aux = _split_aux(out, trace)
+            value, out_idx = _scalar_output(out, trace)
             if out_idx >= 0:
                 seed = np.ones((), dtype=np.result_type(peek(value)))
-                cts = backward_pass(trace.tape, [(out_idx, seed)], True)
+                cts = backward_pass(trace.tape, [(out_idx, seed)], True, trace.sites)
             else:
                 cts = []
             grads = _gradients(cts, boxed)
@@ -285,7 +363,7 @@ def grad(
     >>> fgrad.grad(fgrad.grad(fnp.sin))(0.5)  # -sin(0.5)
     array(-0.47942554)
     """
-    vg = value_and_grad(fun, argnums, has_aux)
+    vg = _value_and_grad(fun, argnums, has_aux, "grad")
 
     def grad_fun(*args: Any, **kwargs: Any) -> Any:
         value, grads = vg(*args, **kwargs)
@@ -306,6 +384,35 @@ def _output_slots(out: Any, trace: Trace) -> tuple[list[Any], PyTreeDef, list[in
     return values, treedef, slots
 
 
+def _cotangent_leaf(ct: Any, shape: tuple[int, ...], dtype: np.dtype[Any], where: str) -> Any:
+    """A cotangent leaf as an array of the output leaf's shape and dtype."""
+    if ct.__class__ is Tracer:
+        got_shape = np.shape(peek(ct))
+    else:
+        try:
+            value = np.asarray(ct)
+        except Exception:
+            value = np.asarray(ct, dtype=object)
+        if value.dtype.kind not in "biuf" or (
+            dtype.kind != "O" and not np.can_cast(value.dtype, dtype, "same_kind")
+        ):
+            raise TypeError(
+                f"{where} has dtype {value.dtype}, but the output leaf has dtype {dtype}. "
+                f"Pass a real array (or Python number) of shape {shape}."
+            )
+        got_shape = value.shape
+        ct = value.astype(dtype, copy=False) if dtype.kind == "f" else value
+    if got_shape != shape:
+        raise ValueError(
+            f"{where} has shape {got_shape}, but the output leaf has shape {shape}. "
+            "Pass a cotangent shaped like the output (e.g. numpy.ones_like(out))."
+        )
+    return ct
+
+
+_LEAF = tree_structure(0)
+
+
 def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
     """Evaluate ``fun(*primals)`` and return a function that pulls cotangents back.
 
@@ -321,8 +428,10 @@ def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
     Returns
     -------
     (out, vjp_fn)
-        ``vjp_fn(cotangent)`` takes a cotangent shaped like ``out`` and returns
-        a tuple with one gradient per primal. It may be called many times.
+        ``vjp_fn(cotangent)`` takes a cotangent shaped like ``out`` (arrays,
+        or Python numbers for scalar outputs; converted to the output's
+        dtype) and returns a tuple with one gradient per primal. It may be
+        called many times.
 
     Examples
     --------
@@ -331,51 +440,71 @@ def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
     >>> out, pullback = fgrad.vjp(lambda x: x * x, np.array([1.0, 2.0]))
     >>> pullback(np.array([1.0, 10.0]))
     (array([ 2., 40.]),)
+    >>> fgrad.vjp(lambda x: x + 1.8, 0.7)[1](1.0)
+    (array(1.),)
     """
-    trace = new_trace("vjp", fun)
+    return _vjp(fun, primals, has_aux, "vjp", fun)
+
+
+def _vjp(
+    fun: Callable[..., Any],
+    primals: Sequence[Any],
+    has_aux: bool,
+    transform: str,
+    named: Any,
+) -> Any:
+    """:func:`vjp`, with errors reported as ``transform(named)``."""
+    _check_callable(fun, transform)
+    trace = new_trace(transform, named)
+    label = trace.label()
     try:
-        new_args, boxed = _box_arguments(trace, primals, tuple(range(len(primals))), fun)
+        new_args, boxed = _box_arguments(trace, tuple(primals), tuple(range(len(primals))))
         out = fun(*new_args)
         if has_aux:
-            if not (isinstance(out, (tuple, list)) and len(out) == 2):
-                raise TypeError(f"{_fun_name(fun)} must return (out, aux) with has_aux=True")
-            out, aux = out
+            out, aux = _split_aux(out, trace)
             aux = _unbox_tree(aux, trace)
         values, out_tree, slots = _output_slots(out, trace)
     finally:
         close_trace(trace)
     tape = trace.tape
+    sites = trace.sites
     trace.tape = []
     out_shapes = [np.shape(peek(v)) for v in values]
+    out_dtypes = [_leaf_dtype(v) or np.dtype(object) for v in values]
+
+    out_is_leaf = out_tree == _LEAF
 
     def vjp_fn(cotangent: Any) -> tuple[Any, ...]:
-        ct_leaves, ct_tree = tree_flatten(cotangent)
+        ct_paths: list[tuple[Any, Any]]
+        if out_is_leaf:
+            ct_paths, ct_tree = [((), cotangent)], out_tree
+        else:
+            ct_paths, ct_tree = tree_flatten_with_path(cotangent)
         if ct_tree != out_tree:
             raise ValueError(
-                f"vjp_fn of {_fun_name(fun)}: the cotangent has structure {ct_tree}, but the "
-                f"output has structure {out_tree}"
+                f"{label}: the cotangent passed to vjp_fn has structure {ct_tree}, but the "
+                f"output has structure {out_tree}. Pass a cotangent with the output's structure."
             )
         seeds = []
-        for k, (ct, slot, shape) in enumerate(zip(ct_leaves, slots, out_shapes)):
-            if np.shape(peek(ct)) != shape:
-                raise ValueError(
-                    f"vjp_fn of {_fun_name(fun)}: cotangent leaf {k} has shape "
-                    f"{np.shape(peek(ct))}, but the output leaf has shape {shape}"
-                )
+        for (path, ct), slot, shape, dtype in zip(ct_paths, slots, out_shapes, out_dtypes):
+            where = f"{label}: the cotangent{' leaf ' + keystr(path) if path else ''}"
+            ct = _cotangent_leaf(ct, shape, dtype, where)
             if slot >= 0:
                 seeds.append((slot, ct))
-        cts = backward_pass(tape, seeds, False) if seeds else []
+        cts = backward_pass(tape, seeds, False, sites) if seeds else []
         return tuple(_gradients(cts, boxed))
 
     out_value = tree_unflatten(out_tree, values)
     return (out_value, vjp_fn, aux) if has_aux else (out_value, vjp_fn)
 
 
-def _linearized(fun: Callable[..., Any], primals: Sequence[Any]) -> tuple[Any, Any]:
+def _linearized(
+    fun: Callable[..., Any], primals: Sequence[Any], transform: str, named: Any
+) -> tuple[Any, Any]:
     """``(out, push)`` where ``push(tangents)`` is the JVP, via transposing the VJP."""
-    out, pullback = vjp(fun, *primals)
+    out, pullback = _vjp(fun, primals, False, transform, named)
     zero_cotangent = tree_map(lambda v: np.zeros(np.shape(peek(v)), np.result_type(peek(v))), out)
-    _, push_back_of_pullback = vjp(pullback, zero_cotangent)
+    _, push_back_of_pullback = _vjp(pullback, (zero_cotangent,), False, transform, named)
 
     def push(tangents: Sequence[Any]) -> Any:
         return push_back_of_pullback(tuple(tangents))[0]
@@ -400,23 +529,43 @@ def jvp(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]
     >>> fgrad.jvp(fnp.sin, (np.array([0.0, 1.0]),), (np.array([1.0, 2.0]),))
     (array([0.        , 0.84147098]), array([1.        , 1.08060461]))
     """
+    return _jvp(fun, primals, tangents, "jvp", fun)
+
+
+def _jvp(
+    fun: Callable[..., Any],
+    primals: Sequence[Any],
+    tangents: Sequence[Any],
+    transform: str,
+    named: Any,
+) -> Any:
+    _check_callable(fun, transform)
+    label = _label(transform, named)
     primals = tuple(primals)
     tangents = tuple(tangents)
     if len(primals) != len(tangents):
-        raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
+        raise ValueError(
+            f"{label}: {len(primals)} primals but {len(tangents)} tangents. "
+            "Pass one tangent per primal."
+        )
     for i, (p, t) in enumerate(zip(primals, tangents)):
         if tree_structure(p) != tree_structure(t):
+            try:
+                tree_map(lambda *_: None, p, t)
+            except ValueError as e:
+                raise ValueError(f"{label}: tangent {i} does not match primal {i}: {e}") from None
             raise ValueError(
-                f"jvp: tangent {i} has structure {tree_structure(t)}, "
-                f"primal has {tree_structure(p)}"
+                f"{label}: tangent {i} has structure {tree_structure(t)}, "
+                f"primal {i} has {tree_structure(p)}"
             )
-        for k, (pl, tl) in enumerate(zip(tree_flatten(p)[0], tree_flatten(t)[0])):
+        for (path, pl), tl in zip(tree_flatten_with_path(p)[0], tree_flatten(t)[0]):
             if np.shape(peek(pl)) != np.shape(peek(tl)):
                 raise ValueError(
-                    f"jvp: tangent {i} leaf {k} has shape {np.shape(peek(tl))}, "
-                    f"primal has {np.shape(peek(pl))}"
+                    f"{label}: tangent {i}{keystr(path)} has shape {np.shape(peek(tl))}, "
+                    f"but the primal has shape {np.shape(peek(pl))}. Tangents must match the "
+                    "primals' shapes."
                 )
-    out, push = _linearized(fun, primals)
+    out, push = _linearized(fun, primals, transform, named)
     return out, push(tangents)
 
 
@@ -449,6 +598,7 @@ def _diff_args(
             full[n] = d
         return fun(*full)
 
+    functools.update_wrapper(partial_fun, fun)
     return partial_fun
 
 
@@ -467,12 +617,19 @@ def jacobian(fun: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Calla
     array([[2., 0.],
            [0., 6.]])
     """
-    single = isinstance(argnums, int)
+    return _jacobian(fun, argnums, "jacobian")
+
+
+def _jacobian(
+    fun: Callable[..., Any], argnums: int | Sequence[int], transform: str
+) -> Callable[..., Any]:
+    _check_callable(fun, transform)
+    single = isinstance(argnums, (int, np.integer))
 
     def jacobian_fun(*args: Any) -> Any:
-        nums = _normalize_argnums(argnums, len(args), fun)
+        nums = _normalize_argnums(argnums, len(args), fun, transform)
         diff = [args[n] for n in nums]
-        out, pullback = vjp(_diff_args(fun, args, nums), *diff)
+        out, pullback = _vjp(_diff_args(fun, args, nums), diff, False, transform, fun)
         out_leaves, out_tree = tree_flatten(out)
         in_flat = [tree_flatten(d) for d in diff]
         rows: dict[tuple[int, int, int], list[Any]] = {}
@@ -494,6 +651,7 @@ def jacobian(fun: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Calla
             per_out.append(per_arg[0] if single else tuple(per_arg))
         return tree_unflatten(out_tree, per_out)
 
+    functools.update_wrapper(jacobian_fun, fun)
     return jacobian_fun
 
 
@@ -513,12 +671,19 @@ def jacfwd(fun: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callabl
     array([[2., 0.],
            [1., 0.]])
     """
-    single = isinstance(argnums, int)
+    return _jacfwd(fun, argnums, "jacfwd")
+
+
+def _jacfwd(
+    fun: Callable[..., Any], argnums: int | Sequence[int], transform: str
+) -> Callable[..., Any]:
+    _check_callable(fun, transform)
+    single = isinstance(argnums, (int, np.integer))
 
     def jacfwd_fun(*args: Any) -> Any:
-        nums = _normalize_argnums(argnums, len(args), fun)
+        nums = _normalize_argnums(argnums, len(args), fun, transform)
         diff = [args[n] for n in nums]
-        out, push = _linearized(_diff_args(fun, args, nums), diff)
+        out, push = _linearized(_diff_args(fun, args, nums), diff, transform, fun)
         out_leaves, out_tree = tree_flatten(out)
         in_flat = [tree_flatten(d) for d in diff]
         all_in_leaves = [leaf for leaves, _ in in_flat for leaf in leaves]
@@ -549,6 +714,7 @@ def jacfwd(fun: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callabl
             per_out.append(per_arg[0] if single else tuple(per_arg))
         return tree_unflatten(out_tree, per_out)
 
+    functools.update_wrapper(jacfwd_fun, fun)
     return jacfwd_fun
 
 
@@ -565,7 +731,7 @@ def hessian(fun: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callab
     array([[6., 2.],
            [2., 0.]])
     """
-    return jacfwd(jacobian(fun, argnums), argnums)
+    return _jacfwd(_jacobian(fun, argnums, "hessian"), argnums, "hessian")
 
 
 def stop_gradient(x: Any) -> Any:
@@ -610,6 +776,7 @@ class custom_vjp:  # noqa: N801
     """
 
     def __init__(self, fun: Callable[..., Any]) -> None:
+        _check_callable(fun, "custom_vjp")
         self.fun = fun
         self.fwd: Callable[..., Any] | None = None
         self.bwd: Callable[..., Any] | None = None
@@ -625,8 +792,8 @@ class custom_vjp:  # noqa: N801
     def __call__(self, *args: Any) -> Any:
         if self.fwd is None:
             raise TypeError(
-                f"custom_vjp function {_fun_name(self.fun)} has no VJP yet: call "
-                ".defvjp(fwd, bwd) before using it"
+                f"custom_vjp({_fun_name(self.fun)}): the function has no VJP yet. Call "
+                f"{_fun_name(self.fun)}.defvjp(fwd, bwd) before using it."
             )
         leaves, treedef = tree_flatten(args)
         if not any(leaf.__class__ is Tracer for leaf in leaves):
@@ -637,15 +804,21 @@ class custom_vjp:  # noqa: N801
     def _run(self, *leaves: Any, treedef: PyTreeDef, nargs: int, residuals: list[Any]) -> Any:
         result = cast(Callable[..., Any], self.fwd)(*tree_unflatten(treedef, list(leaves)))
         if not (isinstance(result, tuple) and len(result) == 2):
-            raise TypeError(
-                f"the fwd of custom_vjp function {_fun_name(self.fun)} must return "
-                f"(out, residuals), got {type(result).__name__}"
+            raise _located(
+                TypeError(
+                    f"custom_vjp({_fun_name(self.fun)}): fwd must return a pair "
+                    f"(out, residuals), but it returned a {type(result).__name__} "
+                    f"(at {user_site()}). Return (out, residuals) from fwd."
+                )
             )
         out, res = result
         if isinstance(out, (tuple, list, dict)):
-            raise TypeError(
-                f"custom_vjp function {_fun_name(self.fun)} must return a single array; it "
-                f"returned a {type(out).__name__}"
+            raise _located(
+                TypeError(
+                    f"custom_vjp({_fun_name(self.fun)}): fwd must return a single array as "
+                    f"out, but it returned a {type(out).__name__} (at {user_site()}). "
+                    "Split the function into one custom_vjp per output."
+                )
             )
         residuals[:] = [res]
         return out
@@ -663,8 +836,9 @@ class custom_vjp:  # noqa: N801
         cts = cast(Callable[..., Any], self.bwd)(params["residuals"][-1], g)
         if not isinstance(cts, tuple) or len(cts) != nargs:
             raise TypeError(
-                f"the bwd of custom_vjp function {_fun_name(self.fun)} must return a tuple with "
-                f"one cotangent per positional argument ({nargs}), got {cts!r:.80}"
+                f"custom_vjp({_fun_name(self.fun)}): bwd must return a tuple with one "
+                f"cotangent per positional argument ({nargs}), but it returned {cts!r:.80}. "
+                "Return a tuple, e.g. (g * 2.0,) for one argument."
             )
         args = tree_unflatten(treedef, list(leaves))
         flat: list[Any] = []
@@ -676,9 +850,9 @@ class custom_vjp:  # noqa: N801
             ct_leaves, ct_tree = tree_flatten(ct)
             if ct_tree != tree_structure(arg):
                 raise TypeError(
-                    f"the bwd of custom_vjp function {_fun_name(self.fun)} returned a cotangent "
-                    f"for argument {i} with structure {ct_tree}; the argument has "
-                    f"{tree_structure(arg)}"
+                    f"custom_vjp({_fun_name(self.fun)}): bwd returned a cotangent for "
+                    f"argument {i} with structure {ct_tree}, but the argument has "
+                    f"{tree_structure(arg)}. Return cotangents shaped like the arguments."
                 )
             flat.extend(ct_leaves)
         return [flat[k] for k in argnums]

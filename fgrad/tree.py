@@ -34,7 +34,7 @@ import operator
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Sequence
-from typing import Any, TypeVar, final
+from typing import Any, TypeVar, final, overload
 
 __all__ = [
     "DictKey",
@@ -353,28 +353,48 @@ def register_pytree_node(
     )
 
 
-def register_dataclass(cls: type[T]) -> type[T]:
-    """Register a dataclass as a pytree node whose children are all its fields.
+@overload
+def register_dataclass(cls: type[T], *, static: Sequence[str] = ()) -> type[T]: ...
 
-    Usable as a class decorator. Fields are visited in declaration order and
-    the instance is rebuilt by calling ``cls(**fields)``.
+
+@overload
+def register_dataclass(
+    cls: None = None, *, static: Sequence[str] = ()
+) -> Callable[[type[T]], type[T]]: ...
+
+
+def register_dataclass(cls: type[T] | None = None, *, static: Sequence[str] = ()) -> Any:
+    """Register a dataclass as a pytree node whose children are its (non-static) fields.
+
+    Usable as a class decorator, bare or called with ``static=``. Fields are
+    visited in declaration order and the instance is rebuilt by calling
+    ``cls(**fields)``. *Static* fields (settings such as an activation name)
+    are not leaves: they are kept in the tree structure, so transforms,
+    optimizers and ``tree_map`` never see them, and two trees match only if
+    their static values are equal.
 
     Parameters
     ----------
     cls : type
         A dataclass all of whose fields are ``__init__`` parameters.
+    static : sequence of str, optional
+        Names of static fields. A field declared with
+        ``dataclasses.field(metadata={"static": True})`` is static too. Static
+        values must be hashable and compare with ``==`` to a bool (strings,
+        numbers, tuples of them), because they are part of the tree structure.
 
     Returns
     -------
     type
-        ``cls`` itself.
+        ``cls`` itself (or, called without ``cls``, a decorator).
 
     Raises
     ------
     TypeError
         If ``cls`` is not a dataclass or has a field with ``init=False``.
     ValueError
-        If ``cls`` is already registered.
+        If ``cls`` is already registered or ``static`` names a field it does
+        not have.
 
     Examples
     --------
@@ -388,9 +408,24 @@ def register_dataclass(cls: type[T]) -> type[T]:
     Linear(w=2.0, b=6.0)
     >>> tree_flatten_with_path(Linear(w=1.0, b=3.0))[0]
     [((GetAttrKey(name='w'),), 1.0), ((GetAttrKey(name='b'),), 3.0)]
+    >>> @register_dataclass(static=("activation",))
+    ... @dataclasses.dataclass
+    ... class Layer:
+    ...     w: float
+    ...     activation: str
+    >>> tree_flatten(Layer(w=1.0, activation="tanh"))
+    ([1.0], PyTreeDef(Layer[activation='tanh'](w=*)))
     """
+    if cls is None:
+        return functools.partial(_register_dataclass, static=tuple(static))
+    return _register_dataclass(cls, static=tuple(static))
+
+
+def _register_dataclass(cls: type[T], static: tuple[str, ...]) -> type[T]:
     if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
         raise TypeError(f"register_dataclass expects a dataclass type, got {cls!r}")
+    if isinstance(static, str):
+        static = (static,)
     fields = dataclasses.fields(cls)
     no_init = [f.name for f in fields if not f.init]
     if no_init:
@@ -398,23 +433,63 @@ def register_dataclass(cls: type[T]) -> type[T]:
             f"register_dataclass: {cls.__qualname__} has fields with init=False {no_init!r}; "
             "every field must be an __init__ parameter to rebuild the instance"
         )
-    names = tuple(f.name for f in fields)
+    all_names = [f.name for f in fields]
+    unknown = [n for n in static if n not in all_names]
+    if unknown:
+        raise ValueError(
+            f"register_dataclass: static={static!r} names {unknown!r}, which "
+            f"{cls.__qualname__} does not have; its fields are {tuple(all_names)!r}"
+        )
+    static_names = tuple(
+        f.name for f in fields if f.name in static or f.metadata.get("static", False)
+    )
+    names = tuple(n for n in all_names if n not in static_names)
     name = cls.__qualname__
-    flatten: Callable[[Any], tuple[tuple[Any, ...], None]]
+    get_static: Callable[[Any], Any]
+    if not static_names:
+
+        def get_static(x: Any) -> None:
+            return None
+    else:
+        getters = operator.attrgetter(*static_names)
+        if len(static_names) == 1:
+
+            def get_static(x: Any) -> tuple[Any, ...]:
+                return (getters(x),)
+        else:
+            get_static = getters
+    flatten: Callable[[Any], tuple[tuple[Any, ...], Any]]
     if not names:
 
-        def flatten(x: Any) -> tuple[tuple[Any, ...], None]:
-            return (), None
+        def flatten(x: Any) -> tuple[tuple[Any, ...], Any]:
+            return (), get_static(x)
     elif len(names) == 1:
         get_one = operator.attrgetter(names[0])
 
-        def flatten(x: Any) -> tuple[tuple[Any, ...], None]:
-            return (get_one(x),), None
+        def flatten(x: Any) -> tuple[tuple[Any, ...], Any]:
+            return (get_one(x),), get_static(x)
     else:
         get_all = operator.attrgetter(*names)
 
-        def flatten(x: Any) -> tuple[tuple[Any, ...], None]:
-            return get_all(x), None
+        def flatten(x: Any) -> tuple[tuple[Any, ...], Any]:
+            return get_all(x), get_static(x)
+
+    def unflatten(aux: Any, kids: list[Any]) -> Any:
+        values = dict(zip(names, kids))
+        if aux is not None:
+            values.update(zip(static_names, aux))
+        return cls(**values)
+
+    def static_text(aux: Any) -> str:
+        if aux is None:
+            return ""
+        return "[" + ", ".join(f"{n}={v!r}" for n, v in zip(static_names, aux)) + "]"
+
+    def describe(aux: Any, n: int) -> str:
+        text = f"a dataclass {name} with fields {names!r}"
+        if aux is not None:
+            text += f" and static fields {static_text(aux)[1:-1]}"
+        return text
 
     keys = [GetAttrKey(n) for n in names]
     _register(
@@ -422,10 +497,12 @@ def register_dataclass(cls: type[T]) -> type[T]:
         _NodeType(
             name,
             flatten,
-            lambda aux, kids: cls(**dict(zip(names, kids))),
+            unflatten,
             lambda aux, n: keys,
-            lambda aux, n: f"a dataclass {name} with fields {names!r}",
-            lambda aux, kids: f"{name}({', '.join(f'{f}={c}' for f, c in zip(names, kids))})",
+            describe,
+            lambda aux, kids: (
+                f"{name}{static_text(aux)}({', '.join(f'{f}={c}' for f, c in zip(names, kids))})"
+            ),
         ),
     )
     return cls

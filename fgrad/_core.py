@@ -146,6 +146,7 @@ def close_trace(trace: Trace) -> None:
 
 # --- element stores: NumPy converts a traced scalar with float()/int()/complex() -----------
 
+_getframe = sys._getframe
 _STORE_OPCODES = frozenset(dis.opmap[n] for n in ("STORE_SUBSCR", "STORE_SLICE") if n in dis.opmap)
 _CALL_NAMES = ("CALL", "CALL_KW", "PRECALL", "CALL_FUNCTION", "CALL_FUNCTION_KW")
 _CALL_OPCODES = frozenset(
@@ -159,10 +160,12 @@ STORING_CALLEES = frozenset(
     {"fill", "fromiter", "itemset", "setitem", "__setitem__", "array", "append", "extend"}
     | {"insert", "fromlist", "setfield"}
 )
-# Callee names of the call sites already analysed: by code object id, the code object (kept
-# alive, so that its id is not reused while the entry exists) and names by offset.
-_callee_of_call_site: dict[int, tuple[Any, dict[int, str | None]]] = {}
-_CODES_KEPT = 1024
+# What each instruction that converted a tracer stores into (None: nothing), by
+# ``id(code) + offset`` (unique while the code object lives: on Python >= 3.11 its instructions
+# are inside it); the code object is kept with the answer, so that a colliding or reused key is
+# recognised and classified again.
+_instruction_kinds: dict[int, tuple[Any, str | None]] = {}
+_INSTRUCTIONS_KEPT = 4096
 
 
 def _stack_effect(instruction: dis.Instruction) -> int:
@@ -207,25 +210,6 @@ def _callee_name(code: Any, offset: int) -> str | None:
     return name if isinstance(name, str) else None
 
 
-def _callee_at(code: Any, offset: int) -> str | None:
-    """:func:`_callee_name`, remembered per call site."""
-    sites = _callee_of_call_site.get(id(code))
-    if sites is None or sites[0] is not code:
-        if len(_callee_of_call_site) >= _CODES_KEPT:
-            _callee_of_call_site.clear()
-        sites = _callee_of_call_site[id(code)] = (code, {})
-    names = sites[1]
-    try:
-        return names[offset]
-    except KeyError:
-        try:
-            name = _callee_name(code, offset)
-        except (ValueError, TypeError):
-            name = None
-        names[offset] = name
-        return name
-
-
 def _differentiating_trace(x: Any) -> Trace | None:
     while x.__class__ is Tracer:
         if x._trace.on_read is None:
@@ -234,24 +218,43 @@ def _differentiating_trace(x: Any) -> Trace | None:
     return None
 
 
+def _store_kind(code: Any, offset: int, key: int) -> tuple[Any, str | None]:
+    """Classify the instruction at ``offset`` of ``code`` once, and remember it under ``key``.
+
+    ``"an element (a[i] = value)"`` for a subscript store, ``"name()"`` for a call of a
+    storing C function (``a.fill(x)``, ``np.fromiter``), ``None`` for anything else
+    (``float(x)``, ``'%f' % x``, ``math.exp(x)``...).
+    """
+    opcode = code.co_code[offset]
+    into = None
+    if opcode in _STORE_OPCODES:
+        into = "an element (a[i] = value)"
+    elif opcode in _CALL_OPCODES:
+        try:
+            name = _callee_name(code, offset)
+        except (ValueError, TypeError):
+            name = None
+        if name in STORING_CALLEES:
+            into = f"{name}()"
+    if len(_instruction_kinds) >= _INSTRUCTIONS_KEPT:
+        _instruction_kinds.clear()
+    known = _instruction_kinds[key] = (code, into)
+    return known
+
+
 def _refuse_store(x: Tracer, frame: Any, conversion: str) -> None:
     """Raise if ``frame`` is storing ``x`` through ``conversion`` on a differentiating trace.
 
     A store is the instruction ``a[i] = x`` (NumPy converts ``x`` to fill the element) or a
-    call of a storing C function (``a.fill(x)``, ``np.fromiter``); ``float(x)``, ``'%f' % x``
-    and every other use return the plain value.
+    call of a storing C function; see :func:`_store_kind`.
     """
     code = frame.f_code
-    offset = frame.f_lasti
-    opcode = code.co_code[offset]
-    if opcode in _STORE_OPCODES:
-        into = "an element (a[i] = value)"
-    elif opcode in _CALL_OPCODES:
-        name = _callee_at(code, offset)
-        if name not in STORING_CALLEES:
-            return
-        into = f"{name}()"
-    else:
+    key = id(code) + frame.f_lasti
+    known = _instruction_kinds.get(key)
+    if known is None or known[0] is not code:
+        known = _store_kind(code, frame.f_lasti, key)
+    into = known[1]
+    if into is None:
         return
     trace = _differentiating_trace(x)
     if trace is None:
@@ -312,18 +315,18 @@ class Tracer:
         return bool(concrete(self))
 
     def __float__(self) -> float:
-        _refuse_store(self, sys._getframe(1), "float")
+        _refuse_store(self, _getframe(1), "float")
         return float(concrete(self))
 
     def __int__(self) -> int:
-        _refuse_store(self, sys._getframe(1), "int")
+        _refuse_store(self, _getframe(1), "int")
         return int(concrete(self))
 
     def __index__(self) -> int:
         return int(np.asarray(concrete(self)).__index__())
 
     def __complex__(self) -> complex:
-        _refuse_store(self, sys._getframe(1), "complex")
+        _refuse_store(self, _getframe(1), "complex")
         return complex(concrete(self))
 
     def __format__(self, spec: str) -> str:

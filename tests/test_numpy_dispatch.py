@@ -361,6 +361,8 @@ NON_DIFFERENTIABLE: dict[str, Callable[[Any, Any], Any]] = {
     "iscomplex": lambda f, t: f(t),
     "isrealobj": lambda f, t: f(t),
 }
+
+
 def _classed_piecewise_constant(fn: Any) -> bool:
     return getattr(fn, "piecewise_constant", False)
 

@@ -1056,6 +1056,99 @@ case("trace", "linalg", fnp.linalg.trace, smooth(2, 3, 3))
 case("matmul", "linalg", fnp.linalg.matmul, smooth(2, 2, 3), smooth(3, 2))
 case("tensordot", "linalg", lambda a, b: fnp.linalg.tensordot(a, b, 1), smooth(2, 3), smooth(3, 2))
 
+# --- functions whose values move with the inputs (fgrad issue 7): registered last, so that
+# their random inputs do not shift those of the cases above -------------------------------------
+
+# heaviside: the value at x1 == 0 is x2; in x1 the step is piecewise constant.
+_STEPS = np.array([[-1.0, 0.0, 2.0], [0.0, 0.5, -3.0]])
+case("heaviside", "x2", lambda h: fnp.heaviside(_STEPS, h), smooth(3))
+case("heaviside", "both", lambda x, h: fnp.heaviside(x, h), away(2, 3), smooth(1))
+# unique: a gather from the first occurrences; duplicates built from the same elements stay tied.
+case("unique", "distinct", fnp.unique, distinct(2, 3))
+case("unique", "duplicates", lambda x: fnp.unique(fnp.concatenate([x, x[::2]])), distinct(5))
+case(
+    "unique",
+    "all_outputs",
+    lambda x: fnp.unique(fnp.concatenate([x, x[:2]]), True, True, True)[0],
+    distinct(4),
+)
+case("unique", "axis0", lambda x: fnp.unique(fnp.concatenate([x, x[1:]]), axis=0), distinct(3, 2))
+# histogram: uniform edges between min and max, 0.1 bin widths away from every element.
+_HIST = np.array([-0.7, -0.5, 0.1, 0.5, 1.1, 1.3])
+case("histogram", "edges", lambda x: fnp.histogram(x, 4)[1], _HIST)
+case("histogram", "density", lambda x: fnp.histogram(x, 4, density=True), _HIST)
+case("histogram", "rule_name", lambda x: fnp.histogram(x, "sturges", density=True), _HIST)
+case("histogram", "weights", lambda w: fnp.histogram(_HIST, 3, weights=w), pos(6))
+case(
+    "histogram",
+    "weights_density",
+    lambda x, w: fnp.histogram(x, 4, weights=w, density=True),
+    _HIST,
+    pos(6),
+)
+case(
+    "histogram", "range", lambda r: fnp.histogram(_HIST, 3, (r[0], r[1]))[1], np.array([-1.0, 2.0])
+)
+case("histogram", "bins", lambda b: fnp.histogram(_HIST, b, density=True), np.array([-1, 0, 2.0]))
+# NumPy 2's unique_*: the values (first field) are a gather; duplicates stay tied.
+if hasattr(fnp, "unique_values"):  # NumPy >= 2.0
+    case(
+        "unique_values",
+        "duplicates",
+        lambda x: fnp.unique_values(fnp.concatenate([x, x[1:]])),
+        distinct(5),
+    )
+    case(
+        "unique_counts",
+        "duplicates",
+        lambda x: fnp.unique_counts(fnp.concatenate([x, x[1:]]))[0],
+        distinct(5),
+    )
+    case(
+        "unique_inverse",
+        "duplicates",
+        lambda x: fnp.unique_inverse(fnp.concatenate([x, x[:2]]))[0],
+        distinct(4),
+    )
+    case(
+        "unique_all",
+        "duplicates",
+        lambda x: fnp.unique_all(fnp.concatenate([x, x[::2]])).values,
+        distinct(4),
+    )
+case("extract", "mask", lambda x: fnp.extract(_COND, x), smooth(2, 3))
+case("compress", "axis1", lambda x: fnp.compress([True, False, True], x, axis=1), smooth(2, 3))
+case("compress", "flat_short", lambda x: fnp.compress([False, True, True], x), smooth(2, 3))
+case(
+    "choose",
+    "broadcast",
+    lambda x, y: fnp.choose(np.array([[0, 1, 1], [1, 0, 2]]), [x, y, 0.5]),
+    smooth(2, 3),
+    smooth(3),
+)
+case(
+    "choose", "wrap", lambda x: fnp.choose(np.array([3, -1, 0]), [x, 2 * x], mode="wrap"), smooth(3)
+)
+# quantile / percentile: q * (n - 1) at least 0.1 from an integer; values without ties.
+case("quantile", "scalar", lambda x: fnp.quantile(x, 0.3), distinct(2, 3))
+case("quantile", "levels_axis", lambda x: fnp.quantile(x, [0.1, 0.55, 1.0], axis=0), distinct(5, 2))
+case(
+    "quantile",
+    "keepdims_tuple",
+    lambda x: fnp.quantile(x, 0.7, axis=(0, 2), keepdims=True),
+    distinct(2, 3, 2),
+)
+case("quantile", "traced_q", lambda q: fnp.quantile(_HIST, q), np.array([0.33, 0.52]))
+case("percentile", "axis1", lambda x: fnp.percentile(x, 35.0, axis=1), distinct(2, 4))
+case("percentile", "traced_q", lambda q: fnp.percentile(_HIST, q), np.array([33.0, 52.0]))
+case("histogram_bin_edges", "data", lambda x: fnp.histogram_bin_edges(x, 3), _HIST * 2)
+case(
+    "histogram_bin_edges",
+    "range",
+    lambda r: fnp.histogram_bin_edges(_HIST, 2, (r[0], 2.0)),
+    np.array([-1.0]),
+)
+
 # --- the tests --------------------------------------------------------------------------
 
 
@@ -1087,10 +1180,18 @@ def test_jit_replays_gradients_bit_identical_to_eager(
         return first, second
 
     jitted = fgrad.jit(derivatives)
-    nudged = fgrad.tree.tree_map(lambda a: a * (1 + 1e-3), args)
-    for point in (args, nudged, args):
+    # A 0-d array times a float is a NumPy scalar: another jit signature, since NumPy may
+    # compute on scalars with other code than on 0-d arrays. Keeping each argument's kind
+    # (array or NumPy scalar) makes the nudged call replay the first call's recording.
+    nudged = fgrad.tree.tree_map(
+        lambda a: np.array(a * (1 + 1e-3)) if isinstance(a, np.ndarray) else a * (1 + 1e-3), args
+    )
+    scalar_points = []
+    if all(np.ndim(a) == 0 for a in fgrad.tree.tree_leaves(args)):
+        scalar_points = [fgrad.tree.tree_map(np.float64, p) for p in (args, nudged)]
+    for point in [args, nudged, args, *scalar_points]:
         _bitwise_equal(jitted(*point), derivatives(*point))
-    assert jitted.stats.replays + jitted.stats.guard_failures >= 2
+    assert jitted.stats.replays + jitted.stats.guard_failures >= 2 + len(scalar_points) // 2
 
 
 @pytest.mark.parametrize(("fun", "args"), CASES)
@@ -1106,9 +1207,10 @@ def test_grads(fun: Callable[..., Any], args: tuple[Any, ...]) -> None:
     fgrad.check_grads(fun, args, order=2, modes=("rev", "fwd"))
 
 
-# Functions without a gradient are marked so in their docstring (non_differentiable in
-# fgrad/_rules/_define.py); test_numpy_dispatch checks they return plain NumPy values.
-_PLAIN_MARK = "the result is a plain NumPy value"
+# Functions without a gradient are classed piecewise constant in their rule (the registry
+# PIECEWISE_CONSTANT of fgrad/_rules/_define.py); tests/test_piecewise_constant.py checks it.
+def _piecewise_constant(fn: Any) -> bool:
+    return getattr(fn, "piecewise_constant", False)
 
 
 def test_every_function_is_covered() -> None:
@@ -1117,10 +1219,10 @@ def test_every_function_is_covered() -> None:
         for name in fnp.__all__
         if callable(getattr(fnp, name))
         and getattr(getattr(fnp, name), "__module__", "").startswith("fgrad")
-        and _PLAIN_MARK not in (getattr(fnp, name).__doc__ or "")
+        and not _piecewise_constant(getattr(fnp, name))
     }
     differentiable |= set(special.__all__) | {
-        name for name in fnp.linalg.__all__ if _PLAIN_MARK not in getattr(fnp.linalg, name).__doc__
+        name for name in fnp.linalg.__all__ if not _piecewise_constant(getattr(fnp.linalg, name))
     }
     assert differentiable - COVERED == set()
     assert COVERED - differentiable == set()

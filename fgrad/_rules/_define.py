@@ -13,10 +13,51 @@ from typing import Any
 
 import numpy as np
 
+from fgrad._compat import weak_python_scalar_vjps, weak_python_scalars
 from fgrad._core import NO_PARAMS, Primitive, Tracer, bind1, bind2, bindn, concrete, detach, peek
 
 UFUNC_RULES: dict[Any, Callable[..., Any]] = {}
 FUNCTION_RULES: dict[Any, Callable[..., Any]] = {}
+
+
+class PiecewiseConstant:
+    """A function of ``fgrad.numpy`` classed piecewise constant: it returns plain values.
+
+    Its outputs do not move when its array arguments move a little (away from ties and
+    jumps), so their derivative is zero and fgrad returns them untraced. ``sample`` is the
+    source of a call's arguments, used by its docstring example and by
+    ``tests/test_piecewise_constant.py``, which checks the claim by finite differences.
+    """
+
+    __slots__ = ("name", "fn", "numpy_fn", "sample")
+
+    def __init__(
+        self, name: str, fn: Callable[..., Any], numpy_fn: Callable[..., Any], sample: str
+    ) -> None:
+        self.name = name
+        self.fn = fn
+        self.numpy_fn = numpy_fn
+        self.sample = sample
+
+    def __repr__(self) -> str:
+        return f"PiecewiseConstant({self.name!r})"
+
+
+PIECEWISE_CONSTANT: dict[str, PiecewiseConstant] = {}
+"""Every function classed piecewise constant, by its NumPy name (``linalg.matrix_rank``)."""
+
+
+def piecewise_constant(
+    fn: Callable[..., Any], name: str, numpy_fn: Callable[..., Any], sample: str
+) -> None:
+    """Class ``fn`` (the fgrad version of ``numpy_fn``) piecewise constant: no gradient.
+
+    Only for outputs that cannot move continuously with the inputs (indices, counts,
+    comparisons, rounding, shapes); anything else must differentiate or raise.
+    """
+    fn.piecewise_constant = True  # type: ignore[attr-defined]
+    PIECEWISE_CONSTANT[name] = PiecewiseConstant(name, fn, numpy_fn, sample)
+
 
 _EXAMPLE_HEADER = """
 Examples
@@ -79,7 +120,9 @@ def binary(
     values, which are always NumPy arrays or scalars; Python's operators are
     several times faster than the ufunc on NumPy scalars.
     """
-    prim = Primitive(name, traced_impl or impl, (vjp_x, vjp_y))
+    prim = Primitive(
+        name, weak_python_scalars(traced_impl or impl), weak_python_scalar_vjps((vjp_x, vjp_y))
+    )
 
     def fn(x: Any, y: Any) -> Any:
         if x.__class__ is Tracer or y.__class__ is Tracer:
@@ -105,14 +148,16 @@ def non_differentiable(
     name: str | None = None,
     sample: str = "np.array([[1.5, -0.5], [2.0, 0.25]])",
 ) -> Callable[..., Any]:
-    """Wrap a NumPy function whose result carries no gradient.
+    """Wrap a piecewise constant NumPy function: its result carries no gradient.
 
     Differentiation tracers among the arguments are replaced by their values and
     the plain NumPy result is returned. Under ``fgrad.jit`` the call is recorded
-    instead (so a replay recomputes it rather than reusing a stale value).
+    instead (so a replay recomputes it rather than reusing a stale value). The
+    function is entered in :data:`PIECEWISE_CONSTANT` (see :func:`piecewise_constant`).
     """
     fn_name = name or numpy_fn.__name__
     fn = plain_values(numpy_fn, fn_name)
+    piecewise_constant(fn, fn_name, numpy_fn, sample)
     document(
         fn,
         f"``numpy.{fn_name}`` on the values of traced arrays; the result is a plain NumPy value.",

@@ -17,18 +17,21 @@ from typing import Any
 
 import numpy as np
 
-from fgrad._core import NO_PARAMS, Primitive, Tracer, bindn, concrete, detach
+from fgrad import _compat
+from fgrad._core import NO_PARAMS, Primitive, Tracer, bindn, concrete, detach, peek
 from fgrad._rules._define import (
+    UFUNC_RULES,
     binary,
     dtype_of,
     no_out,
     non_differentiable,
+    piecewise_constant,
     plain_values,
     register_function,
     shape_of,
     unary,
 )
-from fgrad._rules.structural import astype, unbroadcast
+from fgrad._rules.structural import astype, broadcast_to, unbroadcast
 
 _LN2 = math.log(2.0)
 _LN10 = math.log(10.0)
@@ -151,7 +154,7 @@ square = unary("square", np.square, lambda g, ans, x: g * (2 * x), "``2 * g * x`
 sqrt = unary(
     "sqrt",
     np.sqrt,
-    lambda g, ans, x: g * 0.5 / ans,
+    lambda g, ans, x: g / (ans + ans),
     "``g / (2 * sqrt(x))``.",
     "np.array([0.3, 1.2])",
 )
@@ -549,11 +552,11 @@ floor = non_differentiable(np.floor)
 ceil = non_differentiable(np.ceil)
 trunc = non_differentiable(np.trunc)
 rint = non_differentiable(np.rint)
-fix = non_differentiable(np.fix)
+fix = non_differentiable(_compat.fix, "fix")
+register_function(np.fix, fix)
 round = non_differentiable(np.round)  # noqa: A001
 around = round
 floor_divide = non_differentiable(np.floor_divide, sample="np.array([5.0, -7.0]), 2.0")
-heaviside = non_differentiable(np.heaviside, sample="np.array([-1.0, 0.0, 2.0]), 0.5")
 greater = non_differentiable(np.greater, sample="np.array([1.0, 2.0]), 1.5")
 greater_equal = non_differentiable(np.greater_equal, sample="np.array([1.0, 2.0]), 1.5")
 less = non_differentiable(np.less, sample="np.array([1.0, 2.0]), 1.5")
@@ -574,6 +577,35 @@ invert = non_differentiable(np.invert, sample="np.array([True, False])")
 isinf = non_differentiable(np.isinf)
 isfinite = non_differentiable(np.isfinite)
 signbit = non_differentiable(np.signbit)
+piecewise_constant(imag, "imag", np.imag, "np.array([1.0, -2.0])")
+
+
+def heaviside(x1: Any, x2: Any) -> Any:
+    """Differentiable ``numpy.heaviside``: 0 where ``x1 < 0``, ``x2`` where ``x1 == 0``, 1 where
+    ``x1 > 0``.
+
+    Gradient: ``g`` to ``x2`` where ``x1 == 0`` (the value there moves with ``x2``); none to
+    ``x1``, in which the result is piecewise constant.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> import fgrad.numpy as fnp
+    >>> fgrad.grad(lambda h: fnp.sum(fnp.heaviside(np.array([-1.0, 0.0, 0.0, 2.0]), h)))(0.5)
+    array(2.)
+    """
+    if x1.__class__ is not Tracer and x2.__class__ is not Tracer:
+        return np.heaviside(x1, x2)
+    step = detach(x1)
+    dtype = np.result_type(peek(x1), peek(x2))
+    out = where(isnan(step), np.nan, where(less(step, 0), 0.0, where(greater(step, 0), 1.0, x2)))
+    if shape_of(out) != np.broadcast_shapes(shape_of(x1), shape_of(x2)):
+        out = broadcast_to(out, np.broadcast_shapes(shape_of(x1), shape_of(x2)))
+    return astype(out, dtype) if dtype_of(out) != dtype else out
+
+
+UFUNC_RULES[np.heaviside] = heaviside
 
 _DISPATCH: list[tuple[Callable[..., Any], Callable[..., Any]]] = [
     (np.where, where),
@@ -584,6 +616,8 @@ _DISPATCH: list[tuple[Callable[..., Any], Callable[..., Any]]] = [
     (np.conjugate, conjugate),
     (np.copy, copy),
     (np.select, select),
+    (np.around, round),
+    (np.sinc, sinc),
 ]
 for _np_fn, _fn in _DISPATCH:
     register_function(_np_fn, _fn)

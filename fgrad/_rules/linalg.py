@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from fgrad import _compat
 from fgrad._core import NO_PARAMS, Primitive, Tracer, bind1, bind2, bindn, concrete, detach
 from fgrad._rules._define import (
     document,
@@ -366,13 +367,13 @@ def _solve_vjp_b(g: Any, ans: Any, a: Any, b: Any) -> Any:
     return unbroadcast(_solve_transposed(a, b, g), shape_of(b))
 
 
-_SOLVE = Primitive("linalg.solve", np.linalg.solve, (_solve_vjp_a, _solve_vjp_b))
+_SOLVE = Primitive("linalg.solve", _compat.solve, (_solve_vjp_a, _solve_vjp_b))
 
 
 def solve(a: Any, b: Any) -> Any:
     if a.__class__ is Tracer or b.__class__ is Tracer:
         return bind2(_SOLVE, a, b, {})
-    return np.linalg.solve(a, b)
+    return _compat.solve(a, b)
 
 
 _SOLVE.fn = solve
@@ -994,7 +995,7 @@ def vector_norm(x: Any, /, *, axis: Any = None, keepdims: bool = False, ord: Any
     >>> fgrad.check_grads(lambda x: fnp.linalg.vector_norm(x, axis=(0, 1), ord=3), (x,))
     """
     if x.__class__ is not Tracer:
-        return np.linalg.vector_norm(x, axis=axis, keepdims=keepdims, ord=ord)
+        return _compat.vector_norm(x, axis=axis, keepdims=keepdims, ord=ord)
     shape = shape_of(x)
     axes = tuple(range(len(shape))) if axis is None else normalize_axes(axis, len(shape), "norm")
     kept = tuple(i for i in range(len(shape)) if i not in axes)
@@ -1034,7 +1035,7 @@ def vecdot(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:
     >>> fgrad.check_grads(fnp.linalg.vecdot, (np.ones((2, 3)), np.array([0.5, -1.0, 2.0])))
     """
     if x1.__class__ is not Tracer and x2.__class__ is not Tracer:
-        return _np_linalg.vecdot(x1, x2, axis=axis)
+        return _compat.vecdot(x1, x2, axis=axis)
     product = x1 * x2
     return _sum_fn(product, normalize_axes(axis, ndim_of(product), "vecdot"), False)
 

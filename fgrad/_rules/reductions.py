@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from fgrad._core import Primitive, Tracer, bind1, detach
+from fgrad._core import Primitive, Tracer, bind1, concrete, detach, peek
 from fgrad._rules._define import (
     document,
     dtype_of,
@@ -24,8 +24,16 @@ from fgrad._rules._define import (
     register_function,
     shape_of,
 )
-from fgrad._rules.elementwise import _mask, any_true, equal, isnan, less_equal, sqrt, where
-from fgrad._rules.shape import sort
+from fgrad._rules.elementwise import (
+    _mask,
+    any_true,
+    equal,
+    isnan,
+    less_equal,
+    sqrt,
+    where,
+)
+from fgrad._rules.shape import concatenate, diff, sort
 from fgrad._rules.structural import (
     _sum_fn,
     astype,
@@ -38,6 +46,8 @@ from fgrad._rules.structural import (
 )
 
 _add_reduce: Callable[..., Any] = np.add.reduce
+_np_quantile: Callable[..., Any] = np.quantile
+_np_percentile: Callable[..., Any] = np.percentile
 _max_reduce: Callable[..., Any] = np.maximum.reduce
 _min_reduce: Callable[..., Any] = np.minimum.reduce
 
@@ -84,7 +94,7 @@ def _reduction(name: str, impl: Any, vjp: Any, numpy_fn: Any) -> Any:
 
 def _mean_impl(x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
     if x.__class__ is np.ndarray and (x.dtype == np.float64 or x.dtype == np.float32):
-        return _add_reduce(x, axis=axis, keepdims=keepdims) / _count(x.shape, axis)
+        return _add_reduce(x, axis=axis, keepdims=keepdims) / x.dtype.type(_count(x.shape, axis))
     return np.mean(x, axis=axis, keepdims=keepdims)
 
 
@@ -443,7 +453,161 @@ def median(
     return reshape(middle, _kept_shape(shape, axes)) if keepdims else middle
 
 
+def _lerp(below: Any, above: Any, weight: Any) -> Any:
+    """``below + (above - below) * weight``, from the nearer end as ``numpy.quantile`` does."""
+    step = above - below
+    nearer_above = np.asarray(concrete(weight)) >= 0.5
+    return where(nearer_above, above - step * (1 - weight), below + step * weight)
+
+
+def quantile(
+    a: Any,
+    q: Any,
+    axis: Any = None,
+    out: Any = None,
+    overwrite_input: bool = False,
+    method: str = "linear",
+    keepdims: bool = False,
+    *,
+    weights: Any = None,
+) -> Any:
+    no_out("quantile", out)
+    if a.__class__ is not Tracer and q.__class__ is not Tracer:
+        extra = {} if weights is None else {"weights": weights}
+        return _np_quantile(a, q, axis, None, overwrite_input, method, keepdims, **extra)
+    if method != "linear" or weights is not None:
+        raise TypeError(
+            "fgrad.numpy.quantile (and percentile) differentiate method='linear' without "
+            f"weights only, got method={method!r}"
+            + (" and weights" if weights is not None else "")
+            + ". Sort with fgrad.numpy.sort and interpolate between neighbours instead."
+        )
+    if a.__class__ is not Tracer:
+        a = np.asarray(a)
+    shape = shape_of(a)
+    axes = normalize_axes(axis, len(shape), "quantile")
+    kept = tuple(i for i in builtins.range(len(shape)) if i not in axes)
+    lead = tuple(shape[i] for i in kept)
+    rows = reshape(transpose(a, kept + axes), lead + (-1,))
+    n = shape_of(rows)[-1]
+    levels = np.asarray(concrete(q), dtype=np.float64)
+    if np.any((levels < 0) | (levels > 1)) or np.any(np.isnan(levels)):
+        raise ValueError("Quantiles must be in the range [0, 1]")
+    position = levels * (n - 1)
+    below_index = np.floor(position).astype(np.intp)
+    above_index = np.minimum(below_index + 1, n - 1)
+    ordered = sort(rows, axis=-1)
+    below = getitem(ordered, (Ellipsis, below_index))
+    above = getitem(ordered, (Ellipsis, above_index))
+    weight = (q if q.__class__ is Tracer else levels) * (n - 1) - below_index
+    result = _lerp(below, above, weight)
+    result = where(reshape(_any_nan(rows), lead + (1,) * levels.ndim), np.nan, result)
+    nq, nl = levels.ndim, len(lead)
+    result = transpose(result, tuple(builtins.range(nl, nl + nq)) + tuple(builtins.range(nl)))
+    if keepdims:
+        result = reshape(result, levels.shape + _kept_shape(shape, axes))
+    dtype = dtype_of(a) if np.issubdtype(dtype_of(a), np.inexact) else np.dtype(np.float64)
+    return result if dtype_of(result) == dtype else astype(result, dtype)
+
+
+def percentile(
+    a: Any,
+    q: Any,
+    axis: Any = None,
+    out: Any = None,
+    overwrite_input: bool = False,
+    method: str = "linear",
+    keepdims: bool = False,
+    *,
+    weights: Any = None,
+) -> Any:
+    no_out("percentile", out)
+    if a.__class__ is not Tracer and q.__class__ is not Tracer:
+        extra = {} if weights is None else {"weights": weights}
+        return _np_percentile(a, q, axis, None, overwrite_input, method, keepdims, **extra)
+    if np.any((np.asarray(concrete(q)) < 0) | (np.asarray(concrete(q)) > 100)):
+        raise ValueError("Percentiles must be in the range [0, 100]")
+    return quantile(a, q / 100, axis, None, overwrite_input, method, keepdims, weights=weights)
+
+
+# --- histogram ------------------------------------------------------------------------------
+
+
+def _any_traced(values: Any) -> bool:
+    return builtins.any(
+        v.__class__ is Tracer or (isinstance(v, (tuple, list)) and _any_traced(v)) for v in values
+    )
+
+
+def _bin_index_impl(a: Any, edges: Any) -> Any:
+    """Bin of each element of ``a`` as ``numpy.histogram`` assigns it; -1 outside the edges."""
+    a = np.ravel(a)
+    index = np.searchsorted(edges, a, side="right") - 1
+    index[a == edges[-1]] = len(edges) - 2
+    index[~((a >= edges[0]) & (a <= edges[-1]))] = -1
+    return index
+
+
+_bin_index = plain_values(_bin_index_impl, "histogram_bin_index")
+_bin_edges_plain = plain_values(np.histogram_bin_edges, "histogram_bin_edges")
+_histogram_counts = plain_values(lambda *args: np.histogram(*args)[0], "histogram_counts")
+
+
+def _uniform_edges(first: Any, last: Any, n: int, dtype: Any) -> Any:
+    """``numpy.linspace(first, last, n + 1)`` written with differentiable operations."""
+    step = (last - first) / n
+    inner = first + np.arange(n, dtype=dtype) * step
+    return concatenate([reshape(astype(inner, dtype), (-1,)), reshape(astype(last, dtype), (1,))])
+
+
+def histogram_bin_edges(a: Any, bins: Any = 10, range: Any = None, weights: Any = None) -> Any:  # noqa: A002
+    if not _any_traced((a, bins, range, weights)):
+        return np.histogram_bin_edges(a, bins, range, weights)
+    plain_edges = _bin_edges_plain(a, bins, range, weights)
+    if not isinstance(bins, str) and np.ndim(peek(bins)) == 1:
+        return bins if bins.__class__ is Tracer else plain_edges
+    if range is None:
+        if np.size(peek(a)) == 0:
+            return plain_edges
+        first, last = min(a), max(a)
+    else:
+        first, last = range
+    if first.__class__ is not Tracer and last.__class__ is not Tracer:
+        return plain_edges
+    if peek(first) == peek(last):
+        first, last = first - 0.5, last + 0.5
+    return _uniform_edges(first, last, len(peek(plain_edges)) - 1, dtype_of(plain_edges))
+
+
+def histogram(
+    a: Any,
+    bins: Any = 10,
+    range: Any = None,  # noqa: A002
+    density: Any = None,
+    weights: Any = None,
+) -> tuple[Any, Any]:
+    if not _any_traced((a, bins, range, weights)):
+        return np.histogram(a, bins, range, density, weights)
+    edges = histogram_bin_edges(a, bins, range, weights)
+    plain_a, plain_edges = detach(a), detach(edges)
+    if weights.__class__ is Tracer:
+        bin_of_element = _bin_index(plain_a, plain_edges)
+        in_bin = equal(
+            reshape(bin_of_element, (1, -1)), np.arange(shape_of(plain_edges)[0] - 1)[:, None]
+        )
+        counts = _sum_fn(where(in_bin, reshape(weights, (1, -1)), 0), (1,), False)
+    else:
+        counts = _histogram_counts(plain_a, plain_edges, None, None, weights)
+    if density:
+        counts = counts / diff(edges) / sum(counts)
+    return counts, edges
+
+
 _DISPATCH: list[tuple[Callable[..., Any], Callable[..., Any]]] = [
+    (np.histogram, histogram),
+    (np.quantile, quantile),
+    (np.percentile, percentile),
+    (np.histogram_bin_edges, histogram_bin_edges),
     (np.var, var),
     (np.std, std),
     (np.average, average),
@@ -593,11 +757,49 @@ _DOCS += [
         f"fgrad.check_grads(lambda x: fnp.median(x, axis=1), ({_M},))",
     ),
 ]
+_H = "np.array([-0.7, -0.5, 0.1, 0.5, 1.1, 1.3])"
+_DOCS += [
+    (
+        quantile,
+        "Differentiable ``numpy.quantile`` (``method='linear'``; ``axis`` may be a tuple; "
+        "NaN if a slice has NaNs).",
+        "the cotangent split between the two order statistics around each quantile, "
+        "by the interpolation weights (through a sort); to a traced ``q`` the slope "
+        "between them.",
+        f"fgrad.check_grads(lambda x: fnp.quantile(x, [0.3, 0.9], axis=1), ({_M},))",
+    ),
+    (
+        percentile,
+        "Differentiable ``numpy.percentile``: :func:`quantile` of ``q / 100``.",
+        "as :func:`quantile`.",
+        f"fgrad.check_grads(lambda x: fnp.percentile(x, 40.0), ({_M},))",
+    ),
+    (
+        histogram,
+        "Differentiable ``numpy.histogram``: ``(hist, bin_edges)``.",
+        "the counts are piecewise constant (plain integers); the bin edges move with "
+        "the data's minimum and maximum (``bins`` a number or a rule name, no ``range``), "
+        "with a traced ``range`` or with traced explicit ``bins``; traced ``weights`` "
+        "get the cotangent of their bin; ``density=True`` differentiates through "
+        "``hist / diff(edges) / sum(hist)``.",
+        f"fgrad.check_grads(lambda a: fnp.histogram(a, 4, density=True)[0], ({_H},))",
+    ),
+    (
+        histogram_bin_edges,
+        "Differentiable ``numpy.histogram_bin_edges``.",
+        "as the edges of :func:`histogram`.",
+        f"fgrad.check_grads(lambda a: fnp.histogram_bin_edges(a, 4), ({_H},))",
+    ),
+]
 for _fn, _summary, _gradient, _example in _DOCS:
     document(_fn, _summary, _gradient, ">>> " + _example)
 
 __all__ = [
     "amax",
+    "histogram",
+    "histogram_bin_edges",
+    "percentile",
+    "quantile",
     "amin",
     "average",
     "cumprod",

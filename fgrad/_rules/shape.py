@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from fgrad import _compat
 from fgrad._core import Primitive, Tracer, bind1, bindn, concrete, detach
 from fgrad._rules._define import (
     document,
@@ -383,7 +384,7 @@ def sort(a: Any, axis: int | None = -1, kind: Any = None, order: Any = None) -> 
 
 # NumPy's stubs want Literal arguments; here they are any value, checked by NumPy.
 _np_partition: Callable[..., Any] = np.partition
-_np_gradient: Callable[..., Any] = np.gradient
+_np_gradient: Callable[..., Any] = _compat.gradient
 
 
 def partition(
@@ -592,8 +593,7 @@ def trapezoid(y: Any, x: Any = None, dx: Any = 1.0, axis: int = -1) -> Any:
 
 
 def _np_trapezoid(*args: Any, **kwargs: Any) -> Any:
-    fn = getattr(np, "trapezoid", None) or getattr(np, "trapz")  # noqa: B009
-    return fn(*args, **kwargs)
+    return _compat.trapezoid(*args, **kwargs)
 
 
 def gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: int = 1) -> Any:
@@ -769,6 +769,161 @@ def full_like(
     return full(shape_of(a) if shape is None else shape, fill_value, out_dtype)
 
 
+# --- unique -------------------------------------------------------------------------------
+
+
+_np_unique: Callable[..., Any] = np.unique
+
+
+def _unique_part(ar: Any, part: int, axis: Any, equal_nan: bool, options: Any) -> Any:
+    return _np_unique(ar, True, True, True, axis, equal_nan=equal_nan, **dict(options))[part]
+
+
+_unique_plain = plain_values(_unique_part, "unique")
+
+
+def unique(
+    ar: Any,
+    return_index: bool = False,
+    return_inverse: bool = False,
+    return_counts: bool = False,
+    axis: int | None = None,
+    *,
+    equal_nan: bool = True,
+    **options: Any,
+) -> Any:
+    if ar.__class__ is not Tracer:
+        return _np_unique(
+            ar, return_index, return_inverse, return_counts, axis, equal_nan=equal_nan, **options
+        )
+    plain = detach(ar)
+    settings = {"axis": axis, "equal_nan": equal_nan, "options": tuple(sorted(options.items()))}
+    first = _unique_plain(plain, part=1, **settings)
+    if axis is None:
+        values = getitem(reshape(ar, (-1,)), first)
+    else:
+        ax = normalize_axes(axis, ndim_of(ar), "unique")[0]
+        values = getitem(ar, (slice(None),) * ax + (first,))
+    outputs = [values]
+    if return_index:
+        outputs.append(first)
+    if return_inverse:
+        outputs.append(_unique_plain(plain, part=2, **settings))
+    if return_counts:
+        outputs.append(_unique_plain(plain, part=3, **settings))
+    return outputs[0] if len(outputs) == 1 else tuple(outputs)
+
+
+_UNIQUE_FAMILY: dict[str, Callable[..., Any]] = {
+    name: getattr(np, name)
+    for name in ("unique_values", "unique_counts", "unique_inverse", "unique_all")
+    if hasattr(np, name)
+}
+
+
+def _unique_family_part(x: Any, name: str, part: int) -> Any:
+    """Output ``part`` of ``numpy.<name>(x)``; part -1: where each value first occurs."""
+    result = _UNIQUE_FAMILY[name](x)
+    if part >= 0:
+        return result[part]
+    values = result if name == "unique_values" else result[0]
+    flat = np.ravel(x)
+    ordered, first = np.unique(flat, return_index=True, equal_nan=False)
+    return first[np.minimum(np.searchsorted(ordered, values), len(ordered) - 1)]
+
+
+_unique_family_plain = plain_values(_unique_family_part, "unique_family")
+
+
+def _unique_family(name: str) -> Callable[[Any], Any]:
+    numpy_fn = _UNIQUE_FAMILY[name]
+
+    def fn(x: Any) -> Any:
+        if x.__class__ is not Tracer:
+            return numpy_fn(x)
+        plain = detach(x)
+        values = getitem(reshape(x, (-1,)), _unique_family_plain(plain, name=name, part=-1))
+        if name == "unique_values":
+            return values
+        result_type = type(numpy_fn(np.zeros(1)))
+        rest = [
+            _unique_family_plain(plain, name=name, part=k)
+            for k in builtins.range(1, len(result_type._fields))
+        ]
+        return result_type(values, *rest)
+
+    fn.__name__ = fn.__qualname__ = name
+    register_function(numpy_fn, fn)
+    document(
+        fn,
+        f"Differentiable ``numpy.{name}`` (NumPy 2).",
+        "the cotangent of each unique value to its first occurrence (a gather); the "
+        "integer outputs are plain arrays.",
+        f">>> fgrad.check_grads(lambda x: fnp.{name}(fnp.concatenate([x, x[:1]]))"
+        f"{'' if name == 'unique_values' else '[0]'}, (np.array([0.3, -1.2, 0.5]),))",
+    )
+    return fn
+
+
+unique_values, unique_counts, unique_inverse, unique_all = (
+    _unique_family(name) if name in _UNIQUE_FAMILY else None
+    for name in ("unique_values", "unique_counts", "unique_inverse", "unique_all")
+)
+
+
+# --- selections by condition or index -------------------------------------------------------
+
+
+def extract(condition: Any, arr: Any) -> Any:
+    if arr.__class__ is not Tracer:
+        return np.extract(detach(condition), arr)
+    mask = np.ravel(np.asarray(concrete(condition))) != 0
+    flat = reshape(arr, (-1,))
+    return getitem(flat, np.flatnonzero(mask[: shape_of(flat)[0]]))
+
+
+def compress(condition: Any, a: Any, axis: int | None = None, out: Any = None) -> Any:
+    if out is not None:
+        raise TypeError(
+            "fgrad.numpy.compress does not take out=: writing into an existing array is "
+            "in-place assignment, which has no gradient. Use the returned array."
+        )
+    if a.__class__ is not Tracer:
+        return np.compress(detach(condition), a, axis)
+    kept = np.flatnonzero(np.asarray(concrete(condition)))
+    if axis is None:
+        return getitem(reshape(a, (-1,)), kept)
+    ax = normalize_axes(axis, ndim_of(a), "compress")[0]
+    if kept.size and kept[-1] >= shape_of(a)[ax]:
+        raise IndexError(
+            f"compress: condition selects index {kept[-1]} of axis {ax}, of length "
+            f"{shape_of(a)[ax]}"
+        )
+    return getitem(a, (slice(None),) * ax + (kept,))
+
+
+def choose(a: Any, choices: Any, out: Any = None, mode: str = "raise") -> Any:
+    choices = list(choices)
+    if a.__class__ is not Tracer and not _any_traced(choices):
+        return np.choose(a, choices, out=out, mode=mode)  # type: ignore[call-overload]
+    if out is not None:
+        raise TypeError(
+            "fgrad.numpy.choose does not take out=: writing into an existing array is "
+            "in-place assignment, which has no gradient. Use the returned array."
+        )
+    index = np.asarray(concrete(a))
+    n = len(choices)
+    if mode == "wrap":
+        index = index % n
+    elif mode == "clip":
+        index = np.clip(index, 0, n - 1)
+    elif np.any((index < 0) | (index >= n)):
+        raise ValueError("invalid entry in choice array")
+    shape = np.broadcast_shapes(index.shape, *(shape_of(c) for c in choices))
+    stacked = stack([broadcast_to(c, shape) for c in choices])
+    return take_along_axis(stacked, np.broadcast_to(index, shape)[None], 0)[0]
+
+
 argmax = non_differentiable(np.argmax)
 argmin = non_differentiable(np.argmin)
 argsort = non_differentiable(np.argsort)
@@ -788,10 +943,15 @@ empty_like = non_differentiable(np.empty_like)
 allclose = non_differentiable(np.allclose, sample="np.array([1.0, 2.0]), 1.0")
 isclose = non_differentiable(np.isclose, sample="np.array([1.0, 2.0]), 1.0")
 array_equal = non_differentiable(np.array_equal, sample="np.array([1.0, 2.0]), 1.0")
-unique = non_differentiable(np.unique)
-histogram = non_differentiable(np.histogram, sample="np.array([1.0, 2.0, 2.5])")
 digitize = non_differentiable(np.digitize, sample="np.array([0.2, 1.4]), np.array([0.0, 1.0])")
 result_type = non_differentiable(np.result_type)
+lexsort = non_differentiable(np.lexsort, sample="np.array([[1.0, 2.0, 0.5], [0.25, 0.25, 3.0]])")
+argwhere = non_differentiable(np.argwhere)
+isneginf = non_differentiable(np.isneginf, sample="np.array([-np.inf, 1.0, np.inf])")
+isposinf = non_differentiable(np.isposinf, sample="np.array([-np.inf, 1.0, np.inf])")
+isreal = non_differentiable(np.isreal)
+iscomplex = non_differentiable(np.iscomplex)
+isrealobj = non_differentiable(np.isrealobj)
 iscomplexobj = non_differentiable(np.iscomplexobj)
 
 _DISPATCH: list[tuple[Callable[..., Any], Callable[..., Any]]] = [
@@ -834,6 +994,10 @@ _DISPATCH: list[tuple[Callable[..., Any], Callable[..., Any]]] = [
     (np.gradient, gradient),
     (np.interp, interp),
     (np.full_like, full_like),
+    (np.unique, unique),
+    (np.extract, extract),
+    (np.compress, compress),
+    (np.choose, choose),
 ]
 for _name in ("trapezoid", "trapz"):
     if hasattr(np, _name):
@@ -1031,6 +1195,33 @@ _DOCS: list[tuple[Callable[..., Any], str, str, str]] = [
         "``fill_value``, call ``fnp.full_like``.",
         "lambda v: fnp.full_like(np.ones(3), v), (np.array(1.5),)",
     ),
+    (
+        extract,
+        "extract",
+        "the cotangent scattered back to the selected elements (the condition is plain).",
+        f"lambda a: fnp.extract(np.array([[1, 0, 1], [0, 1, 1]]), a), ({_M},)",
+    ),
+    (
+        compress,
+        "compress",
+        "the cotangent scattered back to the selected slices (the condition is plain).",
+        f"lambda a: fnp.compress([False, True, True], a, axis=1), ({_M},)",
+    ),
+    (
+        choose,
+        "choose",
+        "the cotangent to the choice picked at each element (``mode`` 'raise', 'wrap', "
+        "'clip'; the index array is plain).",
+        f"lambda a, b: fnp.choose(np.array([[0, 1, 1], [1, 0, 0]]), [a, b]), ({_M}, {_V})",
+    ),
+    (
+        unique,
+        "unique",
+        "the cotangent of each unique value to the first occurrence of that value (a "
+        "gather); ``return_index``, ``return_inverse`` and ``return_counts`` are plain "
+        "integer arrays.",
+        f"lambda a: fnp.unique(fnp.concatenate([a, a[:, :1]], axis=1)), ({_M},)",
+    ),
 ]
 for _fn, _what, _gradient, _example in _DOCS:
     document(
@@ -1046,6 +1237,16 @@ __all__ = [
     "argmin",
     "argpartition",
     "argsort",
+    "argwhere",
+    "choose",
+    "compress",
+    "extract",
+    "iscomplex",
+    "isneginf",
+    "isposinf",
+    "isreal",
+    "isrealobj",
+    "lexsort",
     "array_equal",
     "array_split",
     "atleast_1d",
@@ -1071,7 +1272,6 @@ __all__ = [
     "full",
     "full_like",
     "gradient",
-    "histogram",
     "hsplit",
     "hstack",
     "insert",
@@ -1100,6 +1300,7 @@ __all__ = [
     "tril",
     "triu",
     "unique",
+    *(name for name in _UNIQUE_FAMILY),
     "vsplit",
     "vstack",
     "zeros_like",

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from fgrad._core import NO_PARAMS, Tracer, bind2, concrete
+from fgrad._core import NO_PARAMS, Tracer, bind2, concrete, user_site
 from fgrad._rules import elementwise as ew
 from fgrad._rules import linalg as la
 from fgrad._rules import reductions as red
@@ -48,11 +48,41 @@ def _array_ufunc(self: Tracer, ufunc: Any, method: str, *inputs: Any, **kwargs: 
     return rule(*inputs)
 
 
+_IN_PLACE_HINT = (
+    "it writes into an existing array, which has no gradient. Build a new array instead: "
+    "fgrad.numpy.where(mask, values, a), a + fgrad.numpy.scatter_add(values - a[i], a.shape, "
+    "i), or fgrad.numpy.stack / fgrad.numpy.concatenate of the pieces"
+)
+_NAN_QUANTILE_HINT = (
+    "call fgrad.numpy.median / quantile / percentile on the non-NaN values "
+    "(a[~np.isnan(a)]), or replace the NaNs first"
+)
+_HINTS: dict[Any, str] = {
+    np.copyto: _IN_PLACE_HINT,
+    np.put: _IN_PLACE_HINT,
+    np.place: _IN_PLACE_HINT,
+    np.putmask: _IN_PLACE_HINT,
+    np.put_along_axis: _IN_PLACE_HINT,
+    np.fill_diagonal: _IN_PLACE_HINT,
+    np.nanmedian: _NAN_QUANTILE_HINT,
+    np.nanquantile: _NAN_QUANTILE_HINT,
+    np.nanpercentile: _NAN_QUANTILE_HINT,
+    np.bincount: "with traced weights use fgrad.numpy.scatter_add(weights, (n,), x)",
+}
+
+
 def _array_function(self: Tracer, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
     rule = FUNCTION_RULES.get(func)
     if rule is None:
         module = getattr(func, "__module__", "numpy") or "numpy"
-        raise _no_rule(f"{module.replace('numpy.linalg._linalg', 'numpy.linalg')}.{func.__name__}")
+        name = f"{module.replace('numpy.linalg._linalg', 'numpy.linalg')}.{func.__name__}"
+        hint = _HINTS.get(func)
+        if hint is not None:
+            raise TypeError(
+                f"{name} was called on a traced array but has no gradient rule in fgrad: "
+                f"{hint} (at {user_site()})."
+            )
+        raise _no_rule(name)
     return rule(*args, **kwargs)
 
 
@@ -62,9 +92,10 @@ def _array(self: Tracer, dtype: Any = None, copy: Any = None) -> Any:
         if x._trace.on_read is None:
             raise TypeError(
                 "A traced array was converted to a plain NumPy array (np.asarray, np.array, or "
-                "an assignment into an ndarray), which would silently drop its gradient. Keep it "
-                "in fgrad.numpy operations, or apply fgrad.stop_gradient to take its value on "
-                "purpose."
+                f"an assignment into an ndarray) at {user_site()}, which would silently drop "
+                "its gradient. Keep it in fgrad.numpy operations (fgrad.numpy.array and "
+                "fgrad.numpy.stack build arrays from traced values), or apply "
+                "fgrad.stop_gradient to take its value on purpose."
             )
         x = x._value
     return np.asarray(concrete(self), dtype=dtype)

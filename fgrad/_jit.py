@@ -1,22 +1,40 @@
 """``fgrad.jit``: trace once, replay many times, never silently wrong.
 
 ``jit(fun)`` runs ``fun`` once per *signature* (the pytree structure of the
-arguments, the shapes and dtypes of their arrays, and the values of their
-other leaves) under a recording trace. Every primitive evaluated on the
+arguments; for each array leaf its container type -- ``np.ndarray`` or the
+NumPy scalar type such as ``np.float64`` --, dtype and shape; and the values
+of the other leaves) under a recording trace. Every primitive evaluated on the
 arguments' data -- in ``fun`` itself and in the forward and backward passes of
 any ``grad``/``vjp`` inside it -- becomes one line of a generated Python
 function of plain NumPy calls, which later calls replay without creating
 tracers. Values that are only needed until a later line are freed as soon as
 they are dead.
 
-Replays are bit-identical to the traced eager computation. (A few
-``fgrad.numpy`` functions -- ``dot`` of N-D arrays, some ``linalg.norm``
-orders, ``linalg.cond`` -- take a different plain-NumPy path when nothing is
-traced, which can differ from the traced path in the last bit.)
+Replays are bit-identical to the traced eager computation, on any CPU. The
+guarantee, by construction: a replay calls the same implementations, in the
+same order, with the same constants (the very objects tracing used), and
+hands every implementation operands of exactly the container type
+(``np.ndarray``, a 0-d one included, versus a NumPy scalar), dtype and shape
+that tracing handed it. The inputs match because the container type, dtype
+and shape are part of the signature; every later value matches because a
+NumPy function's result type, dtype and shape follow from those of its
+operands (NumPy 2, NEP 50: no value-based casting; NumPy 1.26 may still pick
+the dtype of a mixed scalar-array operation by the scalar's value), except for
+data-dependent shapes, which are guarded (below). This matters because NumPy may compute the same
+operation on a 0-d array and on a NumPy scalar with different code (a SIMD
+ufunc loop versus scalar math), which can differ in the last bit; so a call
+with ``np.float64`` arguments never replays a recording made with 0-d arrays.
+(A few ``fgrad.numpy`` functions -- ``dot`` of N-D arrays, some
+``linalg.norm`` orders, ``linalg.cond`` -- take a different plain-NumPy path
+when nothing is traced, which can differ from the traced path in the last
+bit.)
 
 Python may read a traced value (``if loss > 0:``, ``float(x)``, a mask built
 from it). Each such read becomes a *guard*: the replay recomputes that value
-and compares it, bit for bit, with what tracing saw. If a guard fails, the
+and compares it, bit for bit and with its container type, dtype and shape,
+with what tracing saw. The result of an operation whose shape depends on
+values (boolean-mask indexing, ``nonzero``) gets a guard on its container
+type, dtype and shape. If a guard fails, the
 call is traced again and the new program is kept as another *variant* of the
 signature; past ``max_variants`` variants the signature runs eagerly. Every
 replay therefore returns exactly what the eager call would have returned.
@@ -87,13 +105,17 @@ def _nbytes(value: Any) -> int:
     return int(getattr(value, "nbytes", 0))
 
 
-def _shape_signature(value: Any) -> Any:
+def _kind(value: Any) -> Any:
+    """Container type, dtype and shape of a value (of each item, for tuples and lists)."""
     if isinstance(value, (tuple, list)):
-        return tuple(_shape_signature(v) for v in value)
-    return np.shape(value)
+        return (value.__class__, tuple(_kind(v) for v in value))
+    return (value.__class__, getattr(value, "dtype", None), np.shape(value))
 
 
-def _same(value: Any, expected: np.ndarray) -> bool:
+def _same(value: Any, expected: np.ndarray, expected_class: type) -> bool:
+    """``value`` is of class ``expected_class`` and equals ``expected`` bit for bit."""
+    if value.__class__ is not expected_class:
+        return False
     actual = np.asarray(value)
     return (
         actual.shape == expected.shape
@@ -142,6 +164,22 @@ _CODEGEN_LIMIT = 3000
 """Programs up to this many lines are compiled to Python; longer ones are interpreted
 (CPython's compiler needs tens of microseconds per line)."""
 
+# Opcodes of a recorded program: each line is a tuple whose first item is one of these.
+OP_FREE = 0
+"""``(OP_FREE, slots)``: release the values in ``slots`` (dead from here on)."""
+OP_CALL1 = 1
+"""``(OP_CALL1, impl, out, a)``: ``v[out] = impl(v[a])``."""
+OP_CALL2 = 2
+"""``(OP_CALL2, impl, out, a, b)``: ``v[out] = impl(v[a], v[b])``."""
+OP_GUARD_VALUE = 3
+"""``(OP_GUARD_VALUE, slot, expected, expected_class)``: ``v[slot]`` is of class
+``expected_class`` and equals the array ``expected`` bit for bit, else the replay is abandoned."""
+OP_GUARD_SHAPE = 4
+"""``(OP_GUARD_SHAPE, slot, kind)``: ``_kind(v[slot])`` (container type, dtype and shape) is
+``kind``, else the replay is abandoned. Follows every primitive whose shape depends on values."""
+OP_CALLN = 9
+"""``(OP_CALLN, impl, out, slots, params)``: ``v[out] = impl(*v[slots], **params)``."""
+
 
 def _interpret(
     program: list[tuple[Any, ...]],
@@ -153,20 +191,28 @@ def _interpret(
     v = template.copy()
     for s, x in zip(input_slots, inputs):
         v[s] = x
+    # Local names: the loop below compares every line's opcode with them.
+    call1, call2, free, guard_value, guard_shape = (
+        OP_CALL1,
+        OP_CALL2,
+        OP_FREE,
+        OP_GUARD_VALUE,
+        OP_GUARD_SHAPE,
+    )
     for op in program:
-        kind = op[0]
-        if kind == 2:
+        opcode = op[0]
+        if opcode == call2:
             v[op[2]] = op[1](v[op[3]], v[op[4]])
-        elif kind == 1:
+        elif opcode == call1:
             v[op[2]] = op[1](v[op[3]])
-        elif kind == 0:
+        elif opcode == free:
             for s in op[1]:
                 v[s] = None
-        elif kind == 3:
-            if not _same(v[op[1]], op[2]):
+        elif opcode == guard_value:
+            if not _same(v[op[1]], op[2], op[3]):
                 raise _GuardFailed(op[1])
-        elif kind == 4:
-            if _shape_signature(v[op[1]]) != op[2]:
+        elif opcode == guard_shape:
+            if _kind(v[op[1]]) != op[2]:
                 raise _GuardFailed(op[1])
         else:
             v[op[2]] = op[1](*[v[s] for s in op[3]], **op[4])
@@ -174,7 +220,10 @@ def _interpret(
 
 
 def _compile(
-    trace: Trace, input_slots: list[int], out_leaves: list[Any], guards: dict[int, np.ndarray]
+    trace: Trace,
+    input_slots: list[int],
+    out_leaves: list[Any],
+    guards: dict[int, tuple[np.ndarray, type]],
 ) -> tuple[str, Callable[..., Any], int]:
     """Turn the recorded tape into a replay function ``(*inputs) -> output leaves``."""
     tape = trace.tape
@@ -215,7 +264,7 @@ def _compile(
     names: dict[int, str] = {}
     for s in input_slots:
         if s in guards:
-            program.append((3, s, guards[s]))
+            program.append((OP_GUARD_VALUE, s, *guards[s]))
             listing.append(f"guard v[{s}]")
     for i in order:
         prim, parents, argnums, args, params, _ = tape[i]
@@ -229,19 +278,21 @@ def _compile(
                 template.append(value)
                 srcs.append(len(template) - 1)
         if params or len(srcs) > 2:
-            program.append((9, prim.impl, i, tuple(srcs), params))
+            program.append((OP_CALLN, prim.impl, i, tuple(srcs), params))
+        elif len(srcs) == 2:
+            program.append((OP_CALL2, prim.impl, i, *srcs))
         else:
-            program.append((len(srcs), prim.impl, i, *srcs))
+            program.append((OP_CALL1, prim.impl, i, *srcs))
         listing.append(f"v[{i}] = {prim.name}({', '.join(f'v[{s}]' for s in srcs)})")
         names[i] = prim.name
         if prim.varying_shape:
-            program.append((4, i, _shape_signature(tape[i][5])))
-            listing.append(f"guard shape of v[{i}]")
+            program.append((OP_GUARD_SHAPE, i, _kind(tape[i][5])))
+            listing.append(f"guard type, dtype and shape of v[{i}]")
         if i in guards:
-            program.append((3, i, guards[i]))
+            program.append((OP_GUARD_VALUE, i, *guards[i]))
             listing.append(f"guard v[{i}]")
         if frees.get(i):
-            program.append((0, tuple(frees[i])))
+            program.append((OP_FREE, tuple(frees[i])))
     source = "\n".join(listing) + "\n"
     if len(program) > _CODEGEN_LIMIT:
 
@@ -251,26 +302,27 @@ def _compile(
         return source, replay, len(order)
     env: dict[str, Any] = {
         "_same": _same,
-        "_shape": _shape_signature,
+        "_kind": _kind,
         "_GuardFailed": _GuardFailed,
         "_t": template,
     }
     lines = ["def replay(*inputs):", "    v = _t.copy()"]
     lines += [f"    v[{s}] = inputs[{k}]" for k, s in enumerate(input_slots)]
     for op in program:
-        kind = op[0]
-        if kind == 0:
+        opcode = op[0]
+        if opcode == OP_FREE:
             lines.append(f"    {' = '.join(f'v[{s}]' for s in op[1])} = None")
-        elif kind == 3:
-            env[f"g{op[1]}"] = op[2]
-            lines.append(f"    if not _same(v[{op[1]}], g{op[1]}): raise _GuardFailed({op[1]})")
-        elif kind == 4:
+        elif opcode == OP_GUARD_VALUE:
+            s = op[1]
+            env[f"g{s}"], env[f"c{s}"] = op[2], op[3]
+            lines.append(f"    if not _same(v[{s}], g{s}, c{s}): raise _GuardFailed({s})")
+        elif opcode == OP_GUARD_SHAPE:
             env[f"s{op[1]}"] = op[2]
-            lines.append(f"    if _shape(v[{op[1]}]) != s{op[1]}: raise _GuardFailed({op[1]})")
+            lines.append(f"    if _kind(v[{op[1]}]) != s{op[1]}: raise _GuardFailed({op[1]})")
         else:
             name = f"f{op[2]}"
             env[name] = op[1]
-            if kind == 9:
+            if opcode == OP_CALLN:
                 env[f"p{op[2]}"] = op[4]
                 call = ", ".join([f"v[{s}]" for s in op[3]] + [f"**p{op[2]}"])
             else:
@@ -316,8 +368,12 @@ class Jitted:
         dynamic: list[Any] = []
         for leaf in leaves:
             cls = leaf.__class__
-            if cls is np.ndarray or isinstance(leaf, np.generic):
+            if cls is np.ndarray:
                 signature.append(leaf.shape)
+                signature.append(leaf.dtype)
+                dynamic.append(leaf)
+            elif isinstance(leaf, np.generic):
+                signature.append(cls)  # in place of the shape (): a scalar is not a 0-d array
                 signature.append(leaf.dtype)
                 dynamic.append(leaf)
             elif cls is Tracer:
@@ -367,11 +423,12 @@ class Jitted:
     def _trace(self, leaves: list[Any], treedef: PyTreeDef, programs: list[_Program]) -> Any:
         self.stats.traces += 1
         trace = new_trace("jit", self.fun)
-        guards: dict[int, np.ndarray] = {}
+        guards: dict[int, tuple[np.ndarray, type]] = {}
 
         def on_read(tracer: Tracer) -> None:
             if tracer._idx not in guards:
-                guards[tracer._idx] = np.array(tracer._value, copy=True)
+                value = tracer._value
+                guards[tracer._idx] = (np.array(value, copy=True), value.__class__)
 
         trace.on_read = on_read
         input_slots = []

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import gc
+import re
+
 import numpy as np
 import pytest
 
 import fgrad
+import fgrad._jit as jit_module
 import fgrad.numpy as fnp
+from fgrad._core import Primitive, bind1, concrete
 from fgrad._jit import _CODEGEN_LIMIT
+from fgrad._rules._define import plain_values
 
 
 def mlp_step(params, X, y):
@@ -215,3 +221,234 @@ def test_boolean_operators_and_zero_checks_replay_without_guards():
         x = rng.uniform(-2, 2, 5)
         np.testing.assert_array_equal(jg(x), fgrad.grad(f)(x), strict=True)
     assert jg.stats.traces == 1 and jg.stats.guard_failures == 0
+
+
+# --- operand kinds: a replay hands every implementation what tracing handed it ---------
+
+
+def kind_of(value):
+    """Container type, dtype and shape (of each item of a tuple or list)."""
+    if isinstance(value, (tuple, list)):
+        return (type(value), tuple(kind_of(v) for v in value))
+    return (type(value), getattr(value, "dtype", None), np.shape(value))
+
+
+@pytest.fixture
+def operand_log(monkeypatch):
+    """Every call of a primitive's implementation, as ``(name, operand kinds)``."""
+    log = []
+    for prim in [obj for obj in gc.get_objects() if isinstance(obj, Primitive)]:
+
+        def recording(*args, _impl=prim.impl, _name=prim.name, **params):
+            log.append((_name, tuple(kind_of(a) for a in args)))
+            return _impl(*args, **params)
+
+        monkeypatch.setattr(prim, "impl", recording)
+    return log
+
+
+@pytest.fixture(params=["compiled", "interpreted"])
+def replay_path(request, monkeypatch):
+    """Run a test with programs compiled to Python, then with every program interpreted."""
+    if request.param == "interpreted":
+        monkeypatch.setattr(jit_module, "_CODEGEN_LIMIT", 0)
+    return request.param
+
+
+def assert_replay_path(jitted, path):
+    """Every cached program was compiled to Python (or, for "interpreted", none was)."""
+    compiled = {source.startswith("def replay") for source in jitted.sources()}
+    assert compiled == {path == "compiled"}
+
+
+def power_loss(x, y):
+    return fnp.sum(x**y * fnp.sin(x) - fnp.exp(y) / x)
+
+
+def power_value_and_grads(x, y):
+    return fgrad.value_and_grad(power_loss, argnums=(0, 1))(x, y)
+
+
+def power_second_order(x, y):
+    grads = fgrad.grad(power_loss, argnums=(0, 1))
+    return grads(x, y), fgrad.jvp(grads, (x, y), (x * 0 + 0.5, y * 0 + 0.25))[1]
+
+
+def zero_d(v):
+    return np.array(v)
+
+
+def numpy_scalar(v):
+    return np.float64(v)
+
+
+def one_element(v):
+    return np.array([v])
+
+
+# 0-d arrays first and NumPy scalars second: the case where a replay could hand np.power
+# scalars instead of the 0-d arrays it was traced with (SIMD loop vs scalar math).
+KIND_CALLS = [
+    (zero_d, 0.7),
+    (zero_d, 0.9),
+    (numpy_scalar, 0.8),
+    (numpy_scalar, 0.6),
+    (one_element, 0.7),
+    (one_element, 0.5),
+    (zero_d, 0.4),
+    (numpy_scalar, 0.3),
+]
+
+
+@pytest.fixture
+def traced_operand_kinds(monkeypatch):
+    """``[(name, operand kinds)]`` of each call in the program ``_compile`` made last.
+
+    Read from the recording trace's tape (the operands tracing handed each implementation),
+    in program order.
+    """
+    compiled = []
+    compile_program = jit_module._compile
+
+    def recording_compile(trace, input_slots, out_leaves, guards):
+        kinds = {
+            i: (entry[0].name, tuple(kind_of(a) for a in entry[3]))
+            for i, entry in enumerate(trace.tape)
+            if entry is not None
+        }
+        source, replay, n = compile_program(trace, input_slots, out_leaves, guards)
+        slots = [int(i) for i in re.findall(r"^ *v\[(\d+)\] = \w+\(", source, re.MULTILINE)]
+        assert len(slots) == n
+        compiled.append([kinds[i] for i in slots])
+        return source, replay, n
+
+    monkeypatch.setattr(jit_module, "_compile", recording_compile)
+    return compiled
+
+
+@pytest.mark.parametrize("fun", [power_value_and_grads, power_second_order])
+def test_replays_hand_each_implementation_the_operand_kinds_tracing_did(
+    fun, operand_log, traced_operand_kinds, replay_path, monkeypatch
+):
+    programs_run = []
+    run = jit_module._Program.run
+
+    def recording_run(program, inputs):
+        programs_run.append(program)
+        return run(program, inputs)
+
+    monkeypatch.setattr(jit_module._Program, "run", recording_run)
+    jitted = fgrad.jit(fun)
+    traced_with = {}
+    for make, v in KIND_CALLS:
+        x, y = make(v), make(v / 2)
+        known = {id(p) for programs in jitted._cache.values() for p in programs}
+        traces = jitted.stats.traces
+        operand_log.clear()
+        result = jitted(x, y)
+        if jitted.stats.traces > traces:
+            (new,) = [p for ps in jitted._cache.values() for p in ps if id(p) not in known]
+            traced_with[id(new)] = traced_operand_kinds[-1]
+        else:
+            assert operand_log == traced_with[id(programs_run[-1])]
+        assert_trees_identical(result, fun(x, y))
+    assert jitted.stats.traces == 3 and jitted.stats.replays == len(KIND_CALLS) - 3
+    assert_replay_path(jitted, replay_path)
+
+
+def test_numpy_scalars_and_0d_arrays_are_different_signatures():
+    jitted = fgrad.jit(power_value_and_grads)
+    x = np.array(0.7)
+    jitted(x, x / 2)
+    nudged = x * (1 + 1e-3)
+    assert type(nudged) is np.float64
+    assert_trees_identical(jitted(nudged, nudged / 2), power_value_and_grads(nudged, nudged / 2))
+    assert jitted.stats.traces == 2 and jitted.stats.replays == 0
+
+
+def test_a_float32_call_after_a_float64_trace_returns_what_eager_returns(replay_path):
+    def loss(params, X, y):
+        W, b = params
+        return fnp.mean((fnp.tanh(X @ W + b)[:, 0] - y) ** 2)
+
+    step = fgrad.jit(fgrad.value_and_grad(loss))
+    rng = np.random.default_rng(5)
+    params = (rng.standard_normal((3, 1)), rng.standard_normal(1))
+    X, y = rng.standard_normal((8, 3)), rng.standard_normal(8)
+    step(params, X, y)
+    for dtype in (np.float32, np.float32, np.float64):
+        args = fgrad.tree.tree_map(lambda a, dtype=dtype: a.astype(dtype), (params, X, y))
+        value, grads = step(*args)
+        assert value.dtype == dtype and all(g.dtype == dtype for g in grads)
+        assert_trees_identical((value, grads), fgrad.value_and_grad(loss)(*args))
+    assert step.stats.traces == 2 and step.stats.replays == 2
+    assert_replay_path(step, replay_path)
+
+
+def test_value_guards_fail_and_retrace_on_both_replay_paths(replay_path):
+    def f(x):
+        y = fnp.tanh(x * 1.5)
+        if fnp.sum(y) > 0:
+            return y * 2.0
+        return y * -3.0
+
+    jitted = fgrad.jit(f)
+    for v in (1.0, 2.0, -1.0, -2.0, 0.5):
+        assert_trees_identical(jitted(np.full(3, v)), f(np.full(3, v)))
+    assert jitted.stats.guard_failures >= 2 and jitted.stats.variants == 2
+    assert_replay_path(jitted, replay_path)
+
+
+def test_shape_guards_fail_and_retrace_on_both_replay_paths(replay_path):
+    def loss(w, m):
+        return fnp.mean(fnp.tanh(w[m]) ** 2)
+
+    eager = fgrad.value_and_grad(loss)
+    jitted = fgrad.jit(eager)
+    w = np.array([1.0, 2.0, 3.0, 4.0])
+    for mask in ([1, 0, 0, 0], [0, 0, 0, 1], [1, 1, 1, 0], [1, 0, 0, 0]):
+        m = np.array(mask, dtype=bool)
+        assert_trees_identical(jitted(w, m), eager(w, m))
+    assert jitted.stats.guard_failures >= 1 and jitted.stats.variants == 2
+    assert_replay_path(jitted, replay_path)
+
+
+def _scalar_or_0d(x):
+    """``1.0`` as a NumPy scalar when ``x[0] > 0``, else as a 0-d array: same value, other kind."""
+    return np.float64(1.0) if x[0] > 0 else np.array(1.0)
+
+
+_SCALAR_OR_0D = Primitive("scalar_or_0d", _scalar_or_0d, (lambda g, ans, x: None,))
+
+
+def scalar_or_0d(x):
+    return bind1(_SCALAR_OR_0D, x, {}) if isinstance(x, fgrad.Tracer) else _scalar_or_0d(x)
+
+
+def test_value_guards_compare_the_container_type_too(replay_path):
+    def f(x):
+        factor = 2.0 if isinstance(concrete(scalar_or_0d(x)), np.ndarray) else 3.0
+        return x * factor
+
+    jitted = fgrad.jit(f)
+    for v in (1.0, -1.0, 2.0, -2.0):
+        assert_trees_identical(jitted(np.full(2, v)), f(np.full(2, v)))
+    assert jitted.stats.variants == 2 and jitted.stats.guard_failures == 2
+    assert_replay_path(jitted, replay_path)
+
+
+_INT32_OR_INT64_INDEX = plain_values(
+    lambda x: np.flatnonzero(x > 0).astype(np.int32 if x[0] > 0 else np.int64), "int_index"
+)
+
+
+def test_shape_guards_compare_the_container_type_and_dtype_too(replay_path):
+    def f(x):
+        index = _INT32_OR_INT64_INDEX(x)
+        return x[index] * (2.0 if index.dtype == np.int32 else 3.0)
+
+    jitted = fgrad.jit(f)
+    for x in ([1.0, -1.0, 2.0], [-1.0, 1.0, 2.0], [3.0, -1.0, 2.0], [-3.0, 1.0, 2.0]):
+        assert_trees_identical(jitted(np.array(x)), f(np.array(x)))
+    assert jitted.stats.variants == 2 and jitted.stats.guard_failures == 2
+    assert_replay_path(jitted, replay_path)

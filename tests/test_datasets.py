@@ -197,6 +197,11 @@ def test_train_test_split_sizes_partition_and_alignment():
     assert datasets.train_test_split(y, random_state=0)[0].tolist() != y[:15].tolist()
 
 
+def test_train_test_split_pinned_to_sklearn_values():
+    train, test = datasets.train_test_split(np.arange(10), test_size=0.3, random_state=0)
+    assert train.tolist() == [9, 1, 6, 7, 3, 0, 5] and test.tolist() == [2, 8, 4]
+
+
 def test_train_test_split_without_shuffle_and_with_lists():
     tr, te = datasets.train_test_split([1, 2, 3, 4, 5], test_size=0.4, shuffle=False)
     assert tr.tolist() == [1, 2, 3] and te.tolist() == [4, 5]

@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from fgrad import plot as fplot
+from fgrad import random
+
 pytest.importorskip("matplotlib")
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,11 +81,27 @@ def test_prints_the_notebook_printouts(fast_run):
     assert str(out) in stdout
 
 
-def test_rejects_a_negative_seed(capsys):
+def load_example():
     spec = importlib.util.spec_from_file_location("moons_example", SCRIPT)
     moons = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(moons)
+    return moons
+
+
+def test_rejects_a_negative_seed(capsys):
+    moons = load_example()
     with pytest.raises(SystemExit) as excinfo:
         moons.main(["--seed", "-1"])
     assert excinfo.value.code != 0
     assert "--seed" in capsys.readouterr().err
+
+
+def test_well_done_model_reaches_the_required_held_out_accuracy(tmp_path, capsys):
+    """The full run's training (``--fast`` skips this check) with cheap figures: about 1 s."""
+    moons = load_example()
+    settings = moons.FAST._replace(adam_epochs=moons.FULL.adam_epochs)
+    well_done_key = random.split(random.key(42), 5)[4]  # as main() derives it from --seed 42
+    figures = fplot.FigureSaver(tmp_path, dpi=settings.dpi, tight_layout=False)
+    _, test_accuracy = moons.learn_it_well(well_done_key, figures, settings)
+    capsys.readouterr()
+    assert test_accuracy >= moons.REQUIRED_TEST_ACCURACY

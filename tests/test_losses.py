@@ -1,5 +1,6 @@
 """Tests for fgrad.losses: values, reductions, validation, gradients and stability."""
 
+import decimal
 import warnings
 
 import numpy as np
@@ -81,6 +82,34 @@ def test_sigmoid_binary_cross_entropy_matches_stable_formula():
         losses.sigmoid_binary_cross_entropy(x[moderate], t[moderate], "sum"),
         losses.binary_cross_entropy(p, t[moderate], "sum"),
     )
+
+
+SOFT_LOGITS = np.array([-1e4, -40.0, -3.0, -0.7, 0.25, 1.5, 8.0, 40.0, 1e4])
+SOFT_TARGETS = np.array([0.3, 0.9, 0.25, 0.6, 0.1, 0.75, 0.5, 0.2, 0.95])
+REFERENCE_DIGITS = 50
+ROUNDING_RTOL = 1e-14
+
+
+def reference_sigmoid_bce(logits, targets):
+    """``-(t log p + (1 - t) log(1 - p))``, ``p = 1 / (1 + exp(-x))``, in 50-digit decimals."""
+    with decimal.localcontext() as ctx:
+        ctx.prec = REFERENCE_DIGITS
+        values = []
+        for x, t in zip(logits.tolist(), targets.tolist()):
+            x, t = decimal.Decimal(x), decimal.Decimal(t)
+            log_p = -(1 + (-x).exp()).ln()
+            log_not_p = -(1 + x.exp()).ln()
+            values.append(float(-(t * log_p + (1 - t) * log_not_p)))
+    return np.array(values)
+
+
+def test_sigmoid_binary_cross_entropy_soft_targets_away_from_zero(strict):
+    values = losses.sigmoid_binary_cross_entropy(SOFT_LOGITS, SOFT_TARGETS, "none")
+    expected = reference_sigmoid_bce(SOFT_LOGITS, SOFT_TARGETS)
+    np.testing.assert_allclose(values, expected, rtol=ROUNDING_RTOL)
+    g = fgrad.grad(losses.sigmoid_binary_cross_entropy)(SOFT_LOGITS, SOFT_TARGETS, "sum")
+    sigmoid = np.exp(-np.logaddexp(0.0, -SOFT_LOGITS))
+    np.testing.assert_allclose(g, sigmoid - SOFT_TARGETS, rtol=ROUNDING_RTOL)
 
 
 def test_sigmoid_binary_cross_entropy_gradient_is_sigmoid_minus_target():

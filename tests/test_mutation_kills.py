@@ -1,0 +1,543 @@
+"""Tests written to kill mutants that survived the rest of the suite (see docs/testing.md).
+
+Each section names the module whose mutants it kills. The first pins how strict
+``check_grads`` is: the suite's other negative tests use gradients wrong by
+order 1, which a checker loosened ten-thousandfold would still reject.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from typing import Any
+
+import numpy as np
+import pytest
+
+import fgrad
+import fgrad.numpy as fnp
+from fgrad import checking, optim
+from fgrad.checking import GradientCheckError, gradient_errors
+
+# --------------------------------------------------------------------------- fgrad.checking
+
+X = np.array([0.4, 1.1, -0.7])
+JUST_ABOVE = 1e-6
+"""Ten times the documented tolerance 1e-7 (literal, so that loosening the default is caught)."""
+JUST_BELOW = 1e-8
+MEASURED_RTOL = 1e-2
+"""How closely the reported error must match the planted one (finite differences add ~1e-12)."""
+EXACT = 1e-10
+"""Reported error of a correct derivative of ``sin``."""
+
+
+def sin_with_first_derivative_off_by(relative: float) -> Any:
+    """``sin`` whose VJP (and hence JVP) is ``(1 + relative) * cos``."""
+    fun = fgrad.custom_vjp(fnp.sin)
+    fun.defvjp(lambda x: (fnp.sin(x), x), lambda x, g: (g * fnp.cos(x) * (1 + relative),))
+    return fun
+
+
+def sin_with_second_derivative_off_by(relative: float) -> Any:
+    """``sin`` whose VJP has the exact value ``cos(x)`` but, at ``X``, the derivative
+    ``-(1 + relative) * sin(X)``: the added ``x - stop_gradient(x)`` is zero with slope 1."""
+    slope = -relative * np.sin(X)
+    fun = fgrad.custom_vjp(fnp.sin)
+    fun.defvjp(
+        lambda x: (fnp.sin(x), x),
+        lambda x, g: (g * (fnp.cos(x) + slope * (x - fgrad.stop_gradient(x))),),
+    )
+    return fun
+
+
+@pytest.mark.parametrize("mode", ["rev", "fwd"])
+def test_check_grads_rejects_a_first_derivative_just_above_the_tolerance(mode: str) -> None:
+    with pytest.raises(
+        GradientCheckError, match=f"order 1, {'reverse' if mode == 'rev' else 'forward'} mode"
+    ):
+        fgrad.check_grads(sin_with_first_derivative_off_by(JUST_ABOVE), (X,), 1, (mode,))
+    fgrad.check_grads(sin_with_first_derivative_off_by(JUST_BELOW), (X,), 1, (mode,))
+
+
+@pytest.mark.parametrize("mode", ["rev", "fwd"])
+def test_check_grads_rejects_a_second_derivative_just_above_the_tolerance(mode: str) -> None:
+    wrong = sin_with_second_derivative_off_by(JUST_ABOVE)
+    fgrad.check_grads(wrong, (X,), order=1, modes=(mode,))
+    with pytest.raises(GradientCheckError, match=f"order 2 \\(of the {mode}-mode derivative"):
+        fgrad.check_grads(wrong, (X,), order=2, modes=(mode,))
+    fgrad.check_grads(sin_with_second_derivative_off_by(JUST_BELOW), (X,), order=2, modes=(mode,))
+
+
+@pytest.mark.parametrize("relative", [JUST_BELOW, 1e-3])
+def test_gradient_errors_reports_the_planted_relative_error(relative: float) -> None:
+    first = gradient_errors(sin_with_first_derivative_off_by(relative), (X,), order=1, rtol=1.0)
+    assert sorted(first) == ["order 1 fwd output leaf 0", "order 1 rev argument 0"]
+    for error in first.values():
+        assert error == pytest.approx(relative / (1 + relative), rel=MEASURED_RTOL)
+    second = gradient_errors(sin_with_second_derivative_off_by(relative), (X,), order=2, rtol=1.0)
+    assert len(second) == 6
+    for key, error in second.items():
+        if key.startswith("order 1"):
+            assert error < EXACT, key
+        else:
+            assert error == pytest.approx(relative / (1 + relative), rel=MEASURED_RTOL), key
+
+
+def test_check_grads_report_names_mode_argument_index_and_both_values() -> None:
+    wrong = sin_with_first_derivative_off_by(1e-3)
+    number = r"(np\.float64\()?-?\d\.\d+(e-?\d+)?\)?"
+    expected = (
+        r"^order 1, reverse mode, argument 0: relative error 9\.990e-04 exceeds rtol=1\.0e-07 "
+        rf"at index \(0,\): fgrad gives {number}, finite differences give {number}$"
+    )
+    with pytest.raises(GradientCheckError, match=expected):
+        fgrad.check_grads(wrong, (X[:1],), order=1, modes=("rev",))
+    with pytest.raises(GradientCheckError, match=r"^order 1, forward mode, output leaf 0: "):
+        fgrad.check_grads(wrong, (X,), order=1, modes=("fwd",))
+
+
+def test_check_grads_rejects_a_nan_gradient() -> None:
+    fun = fgrad.custom_vjp(fnp.sin)
+    fun.defvjp(lambda x: (fnp.sin(x), x), lambda x, g: (g * fnp.cos(x) * np.nan,))
+    with pytest.raises(GradientCheckError, match="relative error inf"):
+        fgrad.check_grads(fun, (X,), order=1, modes=("rev",))
+
+
+def test_gradient_errors_defaults_are_order_2_both_modes_and_a_fixed_seed() -> None:
+    errors = gradient_errors(fnp.sin, (X,))
+    assert sorted(errors) == sorted(
+        [
+            "order 1 rev argument 0",
+            "order 1 fwd output leaf 0",
+            "order 2 (of the rev-mode derivative, order 1) rev argument 0",
+            "order 2 (of the rev-mode derivative, order 1) fwd output leaf 0",
+            "order 2 (of the fwd-mode derivative, order 1) rev argument 0",
+            "order 2 (of the fwd-mode derivative, order 1) fwd output leaf 0",
+        ]
+    )
+    assert gradient_errors(fnp.sin, (X,)) == errors
+    assert gradient_errors(fnp.sin, (X,), seed=0) == errors
+    only_reverse = gradient_errors(fnp.sin, (X,), order=2, modes=("rev",))
+    assert sorted(only_reverse) == [
+        "order 1 rev argument 0",
+        "order 2 (of the rev-mode derivative, order 1) rev argument 0",
+    ]
+
+
+def test_check_grads_accepts_empty_arguments_and_refuses_bad_options() -> None:
+    fgrad.check_grads(lambda x, y: fnp.sum(x) + fnp.sin(y), (np.zeros(0), X), order=2)
+    with pytest.raises(ValueError, match=r"^check_grads: order must be at least 1, got 0$"):
+        fgrad.check_grads(fnp.sin, (X,), order=0)
+    with pytest.raises(ValueError, match=r"^check_grads: unknown modes \['jvp'\]; use 'rev'"):
+        fgrad.check_grads(fnp.sin, (X,), modes=("rev", "jvp"))
+
+
+def test_check_grads_passes_its_defaults_on_and_goes_to_order_3(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fgrad.check_grads(fnp.sin, (X,), order=3)
+    with pytest.raises(TypeError, match="dtype int64"):
+        fgrad.check_grads(fnp.sin, (np.array([1, 2], dtype=np.int64),))
+    calls = []
+    monkeypatch.setattr(checking, "gradient_errors", lambda *args: calls.append(args))
+    fgrad.check_grads(fnp.sin, (X,))
+    assert calls[0][2:] == (2, ("rev", "fwd"), 1e-3, 1e-7, 1e-4, 0)
+
+
+# --------------------------------------------------------------------------- fgrad.optim
+
+ONE = np.array([1.0])
+
+
+def _bad_state_update(make: Any, learning_rate: float) -> Any:
+    return lambda: make(learning_rate).update(ONE, "state")
+
+
+def _mismatched_update(opt: Any) -> Any:
+    params = {"a": ONE}
+    return lambda: opt.update({"b": ONE}, opt.init(params), params)
+
+
+OPTIM_ERRORS = [
+    (lambda: optim.sgd_update(ONE, ONE, lr="x"), "sgd_update: lr must be a real number, got 'x'"),
+    (lambda: optim.constant(np.nan), "constant: value must be finite and in [-inf, inf], got nan"),
+    (lambda: optim.constant(0.1)(-1), "constant schedule: step must be >= 0, got -1"),
+    (lambda: optim.constant(0.1)(1.5), "constant schedule: step must be an integer, got 1.5"),
+    (
+        lambda: optim.constant(0.1)(np.array([3, -1])),
+        "constant schedule: step must be >= 0, got array([ 3, -1])",
+    ),
+    (lambda: optim.linear("a", 0.0, 2), "linear: init_value must be a real number, got 'a'"),
+    (lambda: optim.linear(1.0, "b", 2), "linear: end_value must be a real number, got 'b'"),
+    (lambda: optim.linear(1.0, 0.0, 0), "linear: transition_steps must be a positive int, got 0"),
+    (
+        lambda: optim.linear(1.0, 0.0, True),
+        "linear: transition_steps must be a positive int, got True",
+    ),
+    (lambda: optim.linear(1.0, 0.0, 2)(-1), "linear schedule: step must be >= 0, got -1"),
+    (
+        lambda: optim.exponential(1.0, 0.0, 2),
+        "exponential: decay_rate must be > 0, got 0.0",
+    ),
+    (
+        lambda: optim.exponential(1.0, 0.5, 0),
+        "exponential: transition_steps must be a positive int, got 0",
+    ),
+    (lambda: optim.exponential(1.0, 0.5, 2)(-1), "exponential schedule: step must be >= 0, got -1"),
+    (lambda: optim.cosine(1.0, 0), "cosine: decay_steps must be a positive int, got 0"),
+    (
+        lambda: optim.cosine(1.0, 10, alpha=1.5),
+        "cosine: alpha must be finite and in [0.0, 1.0], got 1.5",
+    ),
+    (lambda: optim.cosine(1.0, 10)(-1), "cosine schedule: step must be >= 0, got -1"),
+    (lambda: optim.sgd(-0.1), "sgd: learning_rate must be finite and in [0.0, inf], got -0.1"),
+    (lambda: optim.sgd(0.1, momentum=1.0), "sgd: momentum must be in [0, 1), got 1.0"),
+    (lambda: optim.adam(0.1, b1=1.0), "adam: b1 must be in [0, 1), got 1.0"),
+    (lambda: optim.adam(0.1, b2=-0.5), "adam: b2 must be finite and in [0.0, 1.0], got -0.5"),
+    (lambda: optim.adam("x"), "adam: learning_rate must be a real number, got 'x'"),
+    (lambda: optim.adamw("x"), "adamw: learning_rate must be a real number, got 'x'"),
+    (lambda: optim.adamw(0.1, b1=1.0), "adamw: b1 must be in [0, 1), got 1.0"),
+    (lambda: optim.adamw(0.1, b2=1.0), "adamw: b2 must be in [0, 1), got 1.0"),
+    (lambda: optim.rmsprop("x"), "rmsprop: learning_rate must be a real number, got 'x'"),
+    (lambda: optim.rmsprop(0.1, decay=1.0), "rmsprop: decay must be in [0, 1), got 1.0"),
+    (lambda: optim.adagrad("x"), "adagrad: learning_rate must be a real number, got 'x'"),
+    (lambda: optim.clip_by_global_norm(0.0), "clip_by_global_norm: max_norm must be > 0, got 0.0"),
+    (
+        lambda: optim.exponential("a", 0.5, 2),
+        "exponential: init_value must be a real number, got 'a'",
+    ),
+    (
+        lambda: optim.exponential(1.0, -1.0, 2),
+        "exponential: decay_rate must be finite and in [0.0, inf], got -1.0",
+    ),
+    (lambda: optim.cosine("a", 10), "cosine: init_value must be a real number, got 'a'"),
+    (lambda: optim.sgd(0.1, nesterov=1), "sgd: nesterov must be a bool, got 1"),
+    (lambda: optim.adam(0.1, eps=-1.0), "adam: eps must be finite and in [0.0, inf], got -1.0"),
+    (lambda: optim.adamw(0.1, eps=-1.0), "adamw: eps must be finite and in [0.0, inf], got -1.0"),
+    (
+        lambda: optim.adamw(0.1, weight_decay=-1.0),
+        "adamw: weight_decay must be finite and in [0.0, inf], got -1.0",
+    ),
+    (
+        lambda: optim.rmsprop(0.1, eps=-1.0),
+        "rmsprop: eps must be finite and in [0.0, inf], got -1.0",
+    ),
+    (
+        lambda: optim.adagrad(0.1, eps=-1.0),
+        "adagrad: eps must be finite and in [0.0, inf], got -1.0",
+    ),
+    (
+        lambda: optim.adamw(0.1).update(ONE, optim.adamw(0.1).init(ONE)),
+        "adamw.update needs the current params for weight decay: call update(grads, state, params)",
+    ),
+    (
+        lambda: optim.chain(optim.sgd(0.1), (1, 2)),
+        "chain: argument 1 must be a GradientTransformation (init, update), got (1, 2)",
+    ),
+] + [
+    (
+        _bad_state_update(make, 1.0),
+        f"{name}.update: state must be the {state} made by {name}(...).init(params), got str",
+    )
+    for name, make, state in [
+        ("sgd", optim.sgd, "SgdState"),
+        ("adam", optim.adam, "AdamState"),
+        ("adamw", optim.adamw, "AdamState"),
+        ("rmsprop", optim.rmsprop, "RmsPropState"),
+        ("adagrad", optim.adagrad, "AdagradState"),
+        ("clip_by_global_norm", optim.clip_by_global_norm, "ClipState"),
+    ]
+]
+
+OPTIM_MISMATCH_PREFIXES = {
+    "sgd": "sgd.update: grads differ from the state: ",
+    "sgd_nesterov": "sgd.update: grads differ from the state: ",
+    "adam": "adam.update: grads differ from the state: ",
+    "adamw": "adamw.update: grads differ from the state or params: ",
+    "rmsprop": "rmsprop.update: grads differ from the state: ",
+    "adagrad": "adagrad.update: grads differ from the state: ",
+}
+OPTIMIZERS = {
+    "sgd": lambda lr: optim.sgd(lr, momentum=0.5),
+    "sgd_nesterov": lambda lr: optim.sgd(lr, momentum=0.5, nesterov=True),
+    "adam": optim.adam,
+    "adamw": optim.adamw,
+    "rmsprop": optim.rmsprop,
+    "adagrad": optim.adagrad,
+}
+
+
+@pytest.mark.parametrize(("call", "message"), OPTIM_ERRORS)
+def test_optim_errors_name_the_function_parameter_and_value(call: Any, message: str) -> None:
+    with pytest.raises((TypeError, ValueError), match=f"^{re.escape(message)}$"):
+        call()
+
+
+@pytest.mark.parametrize("name", sorted(OPTIM_MISMATCH_PREFIXES))
+def test_optim_structure_mismatch_names_the_update(name: str) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(OPTIM_MISMATCH_PREFIXES[name])}"):
+        _mismatched_update(OPTIMIZERS[name](0.1))()
+
+
+def test_schedule_edge_values_are_accepted() -> None:
+    assert optim.linear(1.0, 0.0, 1)(1) == 0.0
+    assert optim.cosine(2.0, 10, alpha=1.0)(3) == 2.0
+    steps = np.array([0, 2])
+    np.testing.assert_allclose(optim.linear(1.0, 0.0, 4)(steps), [1.0, 0.5])
+    np.testing.assert_allclose(optim.exponential(1.0, 0.25, 4)(steps), [1.0, 0.5])
+    np.testing.assert_allclose(optim.cosine(1.0, 4)(steps), [1.0, 0.5])
+
+
+def test_adamw_refuses_params_of_another_structure() -> None:
+    opt = optim.adamw(0.1)
+    with pytest.raises(ValueError, match=r"^adamw\.update: grads differ from the state or params"):
+        opt.update({"a": ONE}, opt.init({"a": ONE}), {"b": ONE})
+
+
+def test_moments_of_integer_params_are_float64_and_clipping_skips_empty_leaves() -> None:
+    assert optim.adam(0.1).init({"w": np.array([1, 2])}).mu["w"].dtype == np.float64
+    clip = optim.clip_by_global_norm(1.0)
+    grads = {"empty": np.zeros(0), "g": np.array([3.0, 4.0])}
+    updates, _ = clip.update(grads, clip.init(grads))
+    np.testing.assert_allclose(updates["g"], [0.6, 0.8])
+    assert updates["empty"].shape == (0,)
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_optimizers_count_steps_from_zero_and_feed_the_count_to_the_schedule(name: str) -> None:
+    seen: list[int] = []
+
+    def schedule(step: Any) -> float:
+        seen.append(int(step))
+        return 0.1
+
+    opt = OPTIMIZERS[name](schedule)
+    params = {"w": np.array([1.0, -2.0])}
+    state = opt.init(params)
+    assert int(state.count) == 0
+    for expected in (1, 2):
+        _, state = opt.update({"w": np.array([0.3, 0.4])}, state, params)
+        assert int(state.count) == expected
+    assert seen == [0, 1]
+
+
+def test_defaults_of_rmsprop_adamw_and_adam_are_the_documented_ones() -> None:
+    params, grads = np.array([1.0, -2.0]), np.array([0.3, -0.4])
+    pairs = [
+        (optim.rmsprop(0.1), optim.rmsprop(0.1, decay=0.9, eps=1e-8)),
+        (optim.adamw(0.1), optim.adamw(0.1, b1=0.9, b2=0.999, eps=1e-8, weight_decay=1e-4)),
+        (optim.adam(0.1), optim.adam(0.1, b1=0.9, b2=0.999, eps=1e-8)),
+        (optim.adagrad(0.1), optim.adagrad(0.1, eps=1e-8)),
+    ]
+    for default, explicit in pairs:
+        state_d, state_e = default.init(params), explicit.init(params)
+        for _ in range(2):
+            u_d, state_d = default.update(grads, state_d, params)
+            u_e, state_e = explicit.update(grads, state_e, params)
+            np.testing.assert_array_equal(u_d, u_e)
+
+
+def test_eps_is_added_to_the_root_in_rmsprop_and_adagrad() -> None:
+    g = np.array([2.0])
+    adagrad = optim.adagrad(1.0, eps=0.5)
+    updates, _ = adagrad.update(g, adagrad.init(g))
+    np.testing.assert_allclose(updates, -2.0 / (2.0 + 0.5))
+    rmsprop = optim.rmsprop(1.0, decay=0.75, eps=0.5)
+    updates, _ = rmsprop.update(g, rmsprop.init(g))
+    np.testing.assert_allclose(updates, -2.0 / (np.sqrt(0.25 * 4.0) + 0.5))
+
+
+def test_chain_passes_params_to_every_transformation() -> None:
+    params, grads = np.array([1.0, -2.0]), np.array([0.3, -0.4])
+    alone = optim.adamw(0.1, weight_decay=0.5)
+    chained = optim.chain(optim.clip_by_global_norm(10.0), optim.adamw(0.1, weight_decay=0.5))
+    expected, _ = alone.update(grads, alone.init(params), params)
+    got, _ = chained.update(grads, chained.init(params), params)
+    np.testing.assert_allclose(got, expected, rtol=1e-15)
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS) + ["clip"])
+def test_jitted_updates_keep_float32_with_a_schedule(name: str) -> None:
+    if name == "clip":
+        opt = optim.chain(optim.clip_by_global_norm(0.1), optim.sgd(optim.linear(0.1, 0.01, 5)))
+    else:
+        opt = OPTIMIZERS[name](optim.linear(0.1, 0.01, 5))
+    params = {"w": np.array([1.0, -2.0], np.float32)}
+    grads = {"w": np.array([0.3, -0.4], np.float32)}
+    step = fgrad.jit(opt.update)
+    state = opt.init(params)
+    for _ in range(2):
+        updates, state = step(grads, state, params)
+        assert updates["w"].dtype == np.float32, name
+
+
+# --------------------------------------------------------------------------- fgrad.transforms
+
+
+def two_leaf_function(a: Any, b: Any, c: Any) -> Any:
+    first = fnp.sin(a["u"]) * b[0] + c[0] * c[1]
+    return fnp.concatenate([first, a["v"] * fnp.sum(b[1] ** 2, axis=0), b[0] ** 3 * c[1]])
+
+
+TWO_LEAF_ARGS = (
+    {"u": np.array([0.3, -0.8]), "v": np.array(1.7)},
+    (np.array([0.5, 1.2]), np.array([[0.1, -0.4], [0.9, 0.2]])),
+    [np.array(-0.6), np.array([1.1, 0.4])],
+)
+
+
+def test_jacfwd_of_several_arguments_with_several_leaves_matches_reverse_mode() -> None:
+    forward = fgrad.jacfwd(two_leaf_function, argnums=(0, 1, 2))(*TWO_LEAF_ARGS)
+    reverse = fgrad.jacobian(two_leaf_function, argnums=(0, 1, 2))(*TWO_LEAF_ARGS)
+    forward_leaves, forward_tree = fgrad.tree.tree_flatten(forward)
+    reverse_leaves, reverse_tree = fgrad.tree.tree_flatten(reverse)
+    assert forward_tree == reverse_tree
+    for f, r in zip(forward_leaves, reverse_leaves):
+        np.testing.assert_allclose(f, r, rtol=1e-14, atol=1e-15)
+
+
+def test_hessian_with_respect_to_a_later_argument() -> None:
+    def f(x: Any, y: Any) -> Any:
+        return fnp.sum(x * y**3)
+
+    x, y = np.array([2.0, -1.0]), np.array([0.5, 3.0])
+    np.testing.assert_allclose(fgrad.hessian(f, argnums=1)(x, y), np.diag(6 * x * y))
+    np.testing.assert_allclose(fgrad.hessian(f, argnums=0)(x, y), np.zeros((2, 2)))
+
+
+def test_custom_vjp_none_cotangent_for_one_argument_keeps_the_next_ones() -> None:
+    @fgrad.custom_vjp
+    def scaled(x: Any, y: Any) -> Any:
+        return x * y
+
+    scaled.defvjp(lambda x, y: (x * y, (x, y)), lambda res, g: (None, g * res[0]))
+    gx, gy = fgrad.grad(lambda x, y: fnp.sum(scaled(x, y)), argnums=(0, 1))(
+        np.array([2.0, 3.0]), np.array([5.0, 7.0])
+    )
+    np.testing.assert_array_equal(gx, [0.0, 0.0])
+    np.testing.assert_array_equal(gy, [2.0, 3.0])
+
+
+def cube(x: Any) -> Any:
+    return x**3
+
+
+def _custom_cube(fwd: Any, bwd: Any) -> Any:
+    fun = fgrad.custom_vjp(cube)
+    fun.defvjp(fwd, bwd)
+    return lambda: fgrad.grad(lambda x: fnp.sum(fun(x)))(np.ones(2))
+
+
+def _pair_output() -> Any:
+    fun = fgrad.custom_vjp(lambda x: (x, x))
+    fun.defvjp(lambda x: ((x, x), None), lambda res, g: (g,))
+    return fgrad.grad(lambda x: fnp.sum(fun(x)[0]))(np.ones(2))
+
+
+CUSTOM_VJP_ERRORS = {
+    "no_vjp": (
+        lambda: fgrad.custom_vjp(cube)(np.ones(2)),
+        r"cube.*defvjp\(fwd, bwd\) before using it\.?$",
+    ),
+    "fwd_list": (
+        _custom_cube(lambda x: [x**3, x], lambda res, g: (3 * res**2 * g,)),
+        r"cube.*\(out, residuals\).*list",
+    ),
+    "pair_output": (_pair_output, r"<lambda>.*single array.*tuple"),
+    "cotangent_structure": (
+        _custom_cube(lambda x: (x**3, x), lambda res, g: ({"a": g},)),
+        r"cube.*argument 0 with structure PyTreeDef\(\{'a': \*\}\).*has PyTreeDef\(\*\)",
+    ),
+    "cotangent_count": (
+        _custom_cube(lambda x: (x**3, x), lambda res, g: (g, g)),
+        r"cube.*one cotangent per positional argument \(1\)",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CUSTOM_VJP_ERRORS))
+def test_custom_vjp_errors_name_the_function_and_the_problem(case: str) -> None:
+    call, pattern = CUSTOM_VJP_ERRORS[case]
+    with pytest.raises(TypeError, match=pattern):
+        call()
+
+
+def test_errors_name_nested_functions_by_qualname_and_partials_by_repr() -> None:
+    def vector_valued(x: Any) -> Any:
+        return x * 2.0
+
+    with pytest.raises(TypeError, match=r"test_errors_name_nested.*<locals>\.vector_valued"):
+        fgrad.grad(vector_valued)(np.ones(2))
+    partial = functools.partial(lambda x, y: x * y, y=np.ones(2))
+    with pytest.raises(TypeError, match=r"functools\.partial\(<function "):
+        fgrad.grad(partial)(np.ones(2))
+
+
+def test_custom_vjp_wraps_the_function_and_names_its_primitive() -> None:
+    wrapped = fgrad.custom_vjp(cube)
+    assert wrapped.__name__ == "cube" and wrapped.__wrapped__ is cube
+    wrapped.defvjp(lambda x: (x**3, x), lambda res, g: (3 * res**2 * g,))
+    leaked = []
+    fgrad.grad(lambda x: leaked.append(x) or fnp.sum(x))(np.ones(2))
+    with pytest.raises(fgrad.UnexpectedTracerError, match=r"^'custom_vjp\(cube\)' received"):
+        wrapped(leaked[0])
+
+
+def test_jacobians_of_float32_and_empty_inputs() -> None:
+    x32 = np.array([1.0, 2.0], np.float32)
+    assert fgrad.jacobian(lambda x: x * 2)(x32).dtype == np.float32
+    assert fgrad.jacfwd(lambda x: x * 2)(x32).dtype == np.float32
+    jac = fgrad.jacobian(lambda x: fnp.sum(x) * np.ones(2))(np.zeros(0))
+    assert jac.shape == (2, 0)
+    assert fgrad.jacobian(lambda x: x[:0] * 2.0)(np.ones(2)).shape == (0, 2)
+
+
+def test_transform_errors_name_ufuncs_and_the_function_for_bad_argnums() -> None:
+    with pytest.raises(TypeError, match=r"grad\(sin\)|requires sin to"):
+        fgrad.grad(np.sin)(np.ones(2))
+    for transform in (fgrad.jacobian, fgrad.jacfwd):
+        with pytest.raises(ValueError, match=r"\bsin\b.*argnums|argnums.*\bsin\b"):
+            transform(np.sin, argnums=3)(np.ones(2))
+
+
+# --------------------------------------------------------------------------- fgrad._core
+
+
+def test_leaked_tracer_message_says_where_the_transform_was_defined_and_what_to_do() -> None:
+    leaked = []
+
+    def stash(x: Any) -> Any:
+        leaked.append(x)
+        return fnp.sum(x * 2.0)
+
+    fgrad.grad(stash)(np.ones(2))
+    line = stash.__code__.co_firstlineno
+    expected = (
+        rf"'sin' received a tracer created by grad\(.*stash\) defined at "
+        rf"{re.escape(__file__)}:{line} after that transform returned.*Tracers are only valid "
+        r"while the transformed function runs: return results instead of storing them in "
+        r"globals, attributes or closures \(apply fgrad\.stop_gradient to keep a plain value\)\.$"
+    )
+    with pytest.raises(fgrad.UnexpectedTracerError, match=expected):
+        fnp.sin(leaked[0])
+
+
+def test_len_of_a_zero_dimensional_tracer_is_a_type_error_like_numpy() -> None:
+    with pytest.raises(TypeError, match=r"^len\(\) of a 0-d traced array$"):
+        fgrad.grad(lambda x: x * len(x))(1.0)
+    assert fgrad.grad(lambda x: fnp.sum(x) * len(x))(np.ones(3)).tolist() == [3.0] * 3
+
+
+def test_leaked_tracer_of_a_partial_is_named_by_its_repr() -> None:
+    leaked = []
+
+    def stash(x: Any, scale: float) -> Any:
+        leaked.append(x)
+        return fnp.sum(x * scale)
+
+    fgrad.grad(functools.partial(stash, scale=2.0))(np.ones(2))
+    with pytest.raises(
+        fgrad.UnexpectedTracerError,
+        match=r"by grad\(functools\.partial\(<function .*stash at 0x\w+>, scale=2\.0\)\) after",
+    ):
+        fnp.sin(leaked[0])

@@ -583,10 +583,10 @@ def _unit_vectors(leaves: Sequence[Any]) -> Any:
 def _stack_columns(
     columns: list[Any], lead_shape: tuple[int, ...], tail_shape: tuple[int, ...], axis_first: bool
 ) -> Any:
+    shape = lead_shape + tail_shape if axis_first else tail_shape + lead_shape
     if not columns:
-        return np.zeros(lead_shape + tail_shape)
-    stacked = stack(columns, axis=0 if axis_first else -1)
-    return reshape(stacked, lead_shape + tail_shape if axis_first else tail_shape + lead_shape)
+        return np.zeros(shape)
+    return reshape(stack(columns, axis=0 if axis_first else -1), shape)
 
 
 def _diff_args(

@@ -321,3 +321,15 @@ def test_out_of_range_axes_raise_like_numpy():
 def test_repeated_argnums_are_refused():
     with pytest.raises(ValueError, match="same argument twice"):
         fgrad.grad(lambda a, b: fnp.sum(a * b), argnums=(0, 0))(np.ones(2), np.ones(2))
+
+
+@pytest.mark.parametrize("transform", [fgrad.jacobian, fgrad.jacfwd])
+@pytest.mark.parametrize(("in_size", "out_shape"), [(0, (2,)), (3, (0,)), (0, (0,))])
+def test_jacobian_layout_with_empty_axes(transform, in_size, out_shape):
+    """Output axes come first, input axes last, also when either side is empty."""
+
+    def fun(x):
+        return fnp.zeros(out_shape) + fnp.sum(x**2)
+
+    jac = transform(fun)(np.ones(in_size))
+    assert jac.shape == (*out_shape, in_size)

@@ -1,9 +1,10 @@
 """What differs between the NumPy versions fgrad supports (1.26 and 2.x), in one place.
 
 fgrad follows NumPy 2 everywhere: its array-API functions, the shapes ``linalg.solve``
-accepts, tuples from ``gradient`` and, for traced values, NEP 50's rule that Python
-scalars take the dtype of the array they meet. On NumPy 2 every name here is NumPy's own
-function; on NumPy 1.26 it is a small NumPy-only equivalent.
+accepts, tuples from ``gradient`` and, in ``fgrad.numpy``'s two-argument functions and
+on traced values, NEP 50's rule that a Python number takes the float dtype it meets.
+On NumPy 2 every name here is NumPy's own function (or the identity); on NumPy 1.26 it
+is a small NumPy-only equivalent.
 """
 
 from __future__ import annotations

@@ -33,14 +33,18 @@ from __future__ import annotations
 
 import math
 import numbers
+import operator
 from typing import Any, Literal, TypeAlias
 
 import numpy as np
 
 import fgrad.numpy as fnp
+from fgrad._compat import weak_python_scalars
 from fgrad._core import concrete, peek
 from fgrad._rules.special import logsumexp, softplus
 from fgrad.tree import tree_leaves
+
+_times = weak_python_scalars(operator.mul)
 
 __all__ = [
     "binary_cross_entropy",
@@ -138,8 +142,8 @@ def mse(predictions: Any, targets: Any, reduction: Reduction = "mean") -> Any:
     --------
     >>> import numpy as np
     >>> from fgrad import losses
-    >>> losses.mse(np.array([1.0, 2.0]), np.array([0.0, 4.0]))
-    np.float64(2.5)
+    >>> float(losses.mse(np.array([1.0, 2.0]), np.array([0.0, 4.0])))
+    2.5
     >>> losses.mse(np.array([1.0, 2.0]), np.array([0.0, 4.0]), reduction="none")
     array([1., 4.])
     """
@@ -182,8 +186,8 @@ def binary_cross_entropy(probs: Any, targets: Any, reduction: Reduction = "mean"
     >>> p, t = np.array([0.9, 0.2]), np.array([1.0, 0.0])
     >>> bool(np.isclose(losses.binary_cross_entropy(p, t), -(np.log(0.9) + np.log(0.8)) / 2))
     True
-    >>> losses.binary_cross_entropy(np.array([1.0, 0.0]), np.array([1.0, 0.0]), reduction="sum")
-    np.float64(0.0)
+    >>> float(losses.binary_cross_entropy(t, t, reduction="sum"))
+    0.0
     """
     loss = "binary_cross_entropy"
     _check_reduction(reduction, loss)
@@ -389,7 +393,10 @@ def l2_penalty(params: Any) -> Any:
     >>> fgrad.grad(losses.l2_penalty)(params)
     ((array([[1., 2.]]), array([3.])), ())
     """
-    total: Any = 0.0
-    for leaf in tree_leaves(params):
-        total = total + fnp.sum(fnp.square(leaf))
-    return 0.5 * total
+    square_sums = [fnp.sum(fnp.square(leaf)) for leaf in tree_leaves(params)]
+    if not square_sums:
+        return 0.0
+    total = square_sums[0]
+    for square_sum in square_sums[1:]:
+        total = total + square_sum
+    return _times(0.5, total)

@@ -490,7 +490,8 @@ def _flatten_init(key: random.Key, input_shape: Shape) -> tuple[Shape, tuple[()]
 
 
 def _flatten_apply(params: Any, x: Any, *, key: random.Key | None = None) -> Any:
-    return fnp.reshape(x, (np.shape(peek(x))[0], -1))
+    shape = np.shape(peek(x))
+    return fnp.reshape(x, (shape[0], math.prod(shape[1:])))
 
 
 Flatten = Layer(_flatten_init, _flatten_apply)

@@ -123,11 +123,12 @@ def binary(
     prim = Primitive(
         name, weak_python_scalars(traced_impl or impl), weak_python_scalar_vjps((vjp_x, vjp_y))
     )
+    plain_impl = weak_python_scalars(impl)
 
     def fn(x: Any, y: Any) -> Any:
         if x.__class__ is Tracer or y.__class__ is Tracer:
             return bind2(prim, x, y, NO_PARAMS)
-        return impl(x, y)
+        return plain_impl(x, y)
 
     prim.fn = fn
     fn.__name__ = fn.__qualname__ = name

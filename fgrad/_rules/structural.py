@@ -102,15 +102,26 @@ def broadcast_to(array: Any, shape: Any) -> Any:
 _BROADCAST_TO.fn = broadcast_to
 
 
-def spread(x: Any, shape: tuple[int, ...]) -> Any:
-    """``x`` broadcast to ``shape`` inside VJP rules: a fresh array when ``x`` is plain."""
+def _spread_impl(x: Any, shape: tuple[int, ...]) -> Any:
     if x.__class__ is Tracer:
-        if x.shape == shape:
-            return x
-        return bind1(_BROADCAST_TO, x, {"shape": shape})
+        return spread(x, shape)
     out = np.empty(shape, dtype=np.result_type(x))
     out[...] = x
     return out
+
+
+# A fresh array also when traced: a broadcast view would reach later rules (matmul) with other
+# strides than the eager fresh array, and NumPy may round those differently (jit != eager).
+_SPREAD = Primitive("broadcast_to", _spread_impl, (_broadcast_to_vjp,))
+
+
+def spread(x: Any, shape: tuple[int, ...]) -> Any:
+    """``x`` broadcast to ``shape`` inside VJP rules: a fresh array, traced or not."""
+    if x.__class__ is Tracer:
+        if x.shape == shape:
+            return x
+        return bind1(_SPREAD, x, {"shape": shape})
+    return _spread_impl(x, shape)
 
 
 # --- reshape, transpose ---------------------------------------------------------------

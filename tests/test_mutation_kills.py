@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
+import tracemalloc
 from typing import Any
 
 import numpy as np
@@ -541,3 +542,391 @@ def test_leaked_tracer_of_a_partial_is_named_by_its_repr() -> None:
         match=r"by grad\(functools\.partial\(<function .*stash at 0x\w+>, scale=2\.0\)\) after",
     ):
         fnp.sin(leaked[0])
+
+
+PAIR = np.array([1.5, -0.5])
+
+
+def store_refusal(fun: Any) -> str:
+    """The message of the TypeError ``grad(fun)(PAIR)`` raises for a store (NumPy may chain it)."""
+    with pytest.raises((TypeError, ValueError)) as info:
+        fgrad.grad(fun)(PAIR)
+    error = info.value if isinstance(info.value, TypeError) else info.value.__cause__
+    assert isinstance(error, TypeError), repr(info.value)
+    return str(error)
+
+
+STORE_ADVICE = (
+    "would silently drop its gradient. Build the array from traced values instead: collect "
+    "them in a list and call fgrad.numpy.stack (or fgrad.numpy.array), join pieces with "
+    "fgrad.numpy.concatenate, or replace an element with fgrad.numpy.where(mask, value, a) or "
+    "a + fgrad.numpy.scatter_add(value - a[i], a.shape, i). To store only the number, "
+)
+
+
+@pytest.mark.parametrize(("dtype", "conversion"), [(np.float64, "float"), (np.int64, "int")])
+def test_element_store_message_names_the_store_and_the_conversion(
+    dtype: Any, conversion: str
+) -> None:
+    def store(x: Any) -> Any:
+        out = np.zeros(2, dtype=dtype)
+        out[0] = x[0]
+        return fnp.sum(x)
+
+    expected = (
+        r"^grad\(.*store\): a traced value was stored into a plain NumPy array or buffer "
+        rf"through an element \(a\[i\] = value\) \(at {re.escape(__file__)}:\d+\)\. That "
+        rf"converts it with {conversion}\(\), which {re.escape(STORE_ADVICE)}store "
+        rf"{conversion}\(value\) or fgrad\.stop_gradient\(value\) explicitly\.$"
+    )
+    assert re.search(expected, store_refusal(store))
+
+
+def test_complex_element_store_names_complex_conversion() -> None:
+    def store(x: Any) -> Any:
+        out = np.zeros(2, dtype=np.complex128)
+        out[0] = x[0]
+        return fnp.sum(x)
+
+    assert re.search(
+        r"converts it with complex\(\).* store complex\(value\) or", store_refusal(store)
+    )
+
+
+def test_a_conversion_and_a_store_in_one_function_are_told_apart() -> None:
+    def convert_then_store(x: Any) -> Any:
+        scale = float(x[1])
+        out = np.zeros(2)
+        out[0] = x[0]
+        return fnp.sum(x) * scale
+
+    for _ in range(2):
+        assert re.search(
+            r"through an element \(a\[i\] = value\)", store_refusal(convert_then_store)
+        )
+
+
+def test_element_store_of_a_jit_value_computed_from_a_gradient_tracer_raises() -> None:
+    def outer(x: Any) -> Any:
+        def inner(y: Any) -> Any:
+            scaled = y * x
+            out = np.zeros(2)
+            out[0] = scaled[0]
+            return fnp.sum(scaled)
+
+        return fgrad.jit(inner)(np.ones(2))
+
+    assert re.search(r"through an element \(a\[i\] = value\)", store_refusal(outer))
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        "np.fromiter([x[0], x[1]], dtype=float)",
+        "np.fromiter([x[0]], dtype=float, count=1)",
+        "out.fill(x[0])",
+    ],
+)
+def test_storing_calls_with_keywords_are_refused(call: str) -> None:
+    source = f"def store(x):\n    out = np.zeros(2)\n    {call}\n    return x.sum()\n"
+    namespace: dict[str, Any] = {"np": np}
+    exec(compile(source, "<generated>", "exec"), namespace)
+    assert re.search(r"through (fromiter|fill)\(\)", store_refusal(namespace["store"]))
+
+
+def test_storing_call_whose_argument_needs_an_extended_argument_is_refused() -> None:
+    names = [f"v{i}" for i in range(300)]
+    body = "".join(f"    {name} = x\n" for name in names)
+    store = f"    out.fill({names[-1]}[0])\n    return x.sum()\n"
+    source = f"def store(x):\n    out = np.zeros(2)\n{body}{store}"
+    namespace: dict[str, Any] = {"np": np}
+    exec(compile(source, "<generated>", "exec"), namespace)
+    assert re.search(r"through fill\(\)", store_refusal(namespace["store"]))
+
+
+def test_storing_call_with_a_walrus_at_module_level_is_refused() -> None:
+    def run(x: Any) -> Any:
+        namespace: dict[str, Any] = {"np": np, "x": x, "out": np.zeros(2)}
+        exec(compile("out.fill(y := x[0])", "<generated>", "exec"), namespace)
+        return fnp.sum(x)
+
+    assert re.search(r"through fill\(\)", store_refusal(run))
+
+
+def test_failed_operation_message_names_one_operand_and_ends_with_one_full_stop() -> None:
+    expected = (
+        r"^grad\(.*<lambda>\): 'reshape' failed on operand of shape and dtype \(2,\) float64 "
+        rf"\(at {re.escape(__file__)}:\d+\): cannot reshape array of size 2 into shape \(5,\)\. "
+        r"Check the shapes and dtypes of the arrays passed to it\.$"
+    )
+    with pytest.raises(ValueError, match=expected):
+        fgrad.grad(lambda x: fnp.sum(fnp.reshape(x, (5,))))(np.ones(2))
+
+
+def test_failed_operation_message_gives_each_operand_its_own_dtype() -> None:
+    integers = np.ones((3, 2), dtype=np.int64)
+    with pytest.raises(
+        ValueError,
+        match=r"'matmul' failed on operands of shape and dtype \(2, 2\) float64 and \(3, 2\) int64",
+    ):
+        fgrad.grad(lambda x: fnp.sum(x @ integers))(np.ones((2, 2)))
+
+
+def test_complex_result_message_says_what_to_do() -> None:
+    expected = (
+        r"^grad\(.*<lambda>\): 'multiply' produced a complex128 value from a traced input "
+        rf"\(at {re.escape(__file__)}:\d+\)\. Differentiating through complex numbers is not "
+        r"supported yet, and a real gradient taken through complex intermediates would be "
+        r"wrong: keep traced values real \(carry real and imaginary parts as two real arrays\), "
+        r"or apply fgrad\.stop_gradient to the inputs of the complex computation\.$"
+    )
+    with pytest.raises(TypeError, match=expected):
+        fgrad.grad(lambda x: fnp.sum(x * np.exp(1j)))(np.ones(2))
+
+
+DEBUG_ADVICE = r"e\.g\. log or sqrt of values <= 0, division by zero, or an overflow\.$"
+
+
+def test_debug_nans_message_names_the_switch_and_the_likely_causes() -> None:
+    expected = (
+        r"^NaN produced by the forward pass of 'log' \(the operation was called at "
+        rf"{re.escape(__file__)}:\d+\) \(fgrad\.config\.debug_nans is on\)\. Look at the inputs "
+        rf"of 'log' on that line: {DEBUG_ADVICE}"
+    )
+    with fgrad.config.debugging_nans(), np.errstate(invalid="ignore"):  # noqa: SIM117
+        with pytest.raises(FloatingPointError, match=expected):
+            fgrad.grad(lambda x: fnp.sum(fnp.log(x)))(np.array([-1.0, 1.0]))
+
+
+def test_debug_infs_message_names_its_switch() -> None:
+    with fgrad.config.debugging_infs(), np.errstate(divide="ignore"):  # noqa: SIM117
+        with pytest.raises(FloatingPointError, match=r"\(fgrad\.config\.debug_infs is on\)\."):
+            fgrad.grad(lambda x: fnp.sum(fnp.log(x)))(np.array([0.0, 1.0]))
+
+
+def test_debug_nans_in_a_pullback_recorded_without_it_names_no_line() -> None:
+    _, pullback = fgrad.vjp(lambda x: fnp.sqrt(x) * 0.0, np.array([0.0, 1.0]))
+    expected = (
+        r"^NaN produced by the VJP of 'sqrt' \(fgrad\.config\.debug_nans is on\)\. Look at the "
+        rf"inputs of 'sqrt' on that line: {DEBUG_ADVICE}"
+    )
+    with fgrad.config.debugging_nans(), np.errstate(divide="ignore", invalid="ignore"):  # noqa: SIM117
+        with pytest.raises(FloatingPointError, match=expected):
+            pullback(np.ones(2))
+
+
+# --------------------------------------------------------------------------- fgrad._jit
+
+LARGE = 1 << 17
+"""Elements of a 1 MiB float64 array: far above the size from which a replay releases
+intermediates after their last use (64 KiB)."""
+CHAIN = 16
+PEAK_LIMIT_MIB = 6
+"""A replay of CHAIN 1 MiB steps that releases each step after use peaks at a few MiB; one
+that keeps them peaks above CHAIN MiB."""
+
+
+def _chain(x: Any) -> Any:
+    for _ in range(CHAIN // 2):
+        x = fnp.sin(x) + 1.0
+    middle = x
+    for _ in range(CHAIN // 2):
+        x = fnp.sin(x) + 1.0
+    return fnp.sum(x), middle
+
+
+def test_a_replay_releases_large_intermediates_after_their_last_use_but_not_outputs() -> None:
+    x = np.linspace(0.0, 1.0, LARGE)
+    jitted = fgrad.jit(_chain)
+    eager_sum, eager_middle = _chain(x)
+    jitted(x)
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        replayed = jitted(x)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert jitted.stats.replays == 1
+    assert replayed[0] == eager_sum
+    assert replayed[1].tobytes() == eager_middle.tobytes()
+    assert peak < PEAK_LIMIT_MIB * 2**20
+
+
+INTERPRETED_STEPS = 1600
+"""Two primitives a step: past the 3000 lines up to which replays are compiled to Python."""
+
+
+def test_an_interpreted_replay_with_released_intermediates_is_bit_identical() -> None:
+    def long(x: Any) -> Any:
+        for _ in range(INTERPRETED_STEPS):
+            x = x * 1.0001 + 0.5
+        return fnp.sum(x), x[:3]
+
+    x = np.linspace(0.0, 1.0, 10_000)
+    jitted = fgrad.jit(long)
+    eager = long(x)
+    jitted(x)
+    replayed = jitted(x)
+    assert jitted.stats.replays == 1
+    assert replayed[0] == eager[0]
+    assert replayed[1].tobytes() == eager[1].tobytes()
+
+
+def test_a_value_guard_keeps_its_own_copy_of_an_input_mutated_in_place() -> None:
+    def branch(x: Any) -> Any:
+        return x * 2.0 if float(x) > 0 else x * 3.0
+
+    jitted = fgrad.jit(branch)
+    x = np.array(1.0)
+    assert jitted(x) == 2.0
+    x[...] = -1.0
+    assert jitted(x) == -3.0
+    assert jitted.stats.guard_failures == 1
+
+
+def test_leaked_tracer_of_a_wrapped_function_names_where_the_wrapped_one_is_defined() -> None:
+    leaked = []
+
+    def stash(x: Any) -> Any:
+        leaked.append(x)
+        return fnp.sum(x * 2.0)
+
+    @functools.wraps(stash)
+    def wrapper(x: Any) -> Any:
+        return stash(x)
+
+    fgrad.grad(wrapper)(np.ones(2))
+    line = stash.__code__.co_firstlineno
+    with pytest.raises(
+        fgrad.UnexpectedTracerError, match=rf"defined at {re.escape(__file__)}:{line} after"
+    ):
+        fnp.sin(leaked[0])
+
+
+def test_jit_defaults_are_the_documented_ones() -> None:
+    jitted = fgrad.jit(fnp.sin)
+    assert (jitted.max_variants, jitted.max_signatures) == (8, 32)
+
+
+def test_jit_with_options_only_returns_a_decorator_that_keeps_both() -> None:
+    decorate = fgrad.jit(max_variants=1, max_signatures=2)
+    jitted = decorate(fnp.sin)
+    assert (jitted.max_variants, jitted.max_signatures) == (1, 2)
+
+
+def test_jit_drops_the_least_recently_used_signature_past_max_signatures() -> None:
+    jitted = fgrad.jit(fnp.sin, max_signatures=2)
+    one, two, three = np.ones(1), np.ones(2), np.ones(3)
+    jitted(one)
+    jitted(two)
+    jitted(one)
+    jitted(three)
+    assert jitted.stats.variants == 2
+    jitted(one)
+    assert jitted.stats.traces == 3
+    jitted(two)
+    assert (jitted.stats.traces, jitted.stats.variants) == (4, 2)
+
+
+def scaled_by(x: Any, *, factor: float) -> Any:
+    return x * factor if float(fnp.sum(x)) > 0 else -x * factor
+
+
+def test_jit_eager_fallbacks_pass_keywords_and_are_counted_once_each() -> None:
+    jitted = fgrad.jit(scaled_by, max_variants=1)
+    positive, negative = np.ones(2), -np.ones(2)
+    assert jitted(positive, factor=2.0).tolist() == [2.0, 2.0]
+    assert jitted(negative, factor=2.0).tolist() == [2.0, 2.0]
+    assert jitted(negative, factor=2.0).tolist() == [2.0, 2.0]
+    assert jitted.stats.eager_calls == 2
+    gradient = fgrad.grad(lambda x: fnp.sum(jitted(x, factor=2.0)))(positive)
+    assert gradient.tolist() == [2.0, 2.0]
+    assert jitted.stats.eager_calls == 3
+
+
+def test_jit_static_arguments_of_equal_value_and_different_type_are_different_variants() -> None:
+    def by_type(x: Any, flag: Any) -> Any:
+        return x * 2.0 if isinstance(flag, bool) else x * 3.0
+
+    jitted = fgrad.jit(by_type)
+    assert jitted(np.ones(1), True).tolist() == [2.0]
+    assert jitted(np.ones(1), 1).tolist() == [3.0]
+
+
+def test_jit_refusals_name_the_type_of_the_argument() -> None:
+    with pytest.raises(
+        TypeError,
+        match=r"^jit: arguments of type MaskedArray \(an ndarray subclass\) are not supported; "
+        r"pass np\.asarray\(x\)$",
+    ):
+        fgrad.jit(fnp.sin)(np.ma.array([1.0]))
+    with pytest.raises(TypeError, match=r"^jit: argument leaf of type bytearray is neither"):
+        fgrad.jit(lambda x, b: x)(np.ones(1), bytearray(b"x"))
+
+
+@pytest.mark.parametrize("leaked_first", [True, False])
+def test_a_leaked_tracer_next_to_a_live_one_of_the_same_level_is_refused(
+    leaked_first: bool,
+) -> None:
+    leaked = []
+
+    def stash(x: Any) -> Any:
+        leaked.append(x)
+        return fnp.sum(x * 2.0)
+
+    fgrad.grad(stash)(np.ones(2))
+
+    def mix(y: Any) -> Any:
+        pair = [leaked[0], y] if leaked_first else [y, leaked[0]]
+        return fnp.sum(fnp.concatenate(pair))
+
+    with pytest.raises(
+        fgrad.UnexpectedTracerError,
+        match=r"^'concatenate' received a tracer created by grad\(.*stash\)",
+    ):
+        fgrad.grad(mix)(np.ones(2))
+
+
+def test_a_failed_operation_of_many_operands_names_each_of_them() -> None:
+    with pytest.raises(
+        ValueError,
+        match=r"^grad\(.*<lambda>\): 'concatenate' failed on operands of shape and dtype "
+        r"\(2,\) float64 and \(2, 2\) float64 \(at ",
+    ):
+        fgrad.grad(lambda x: fnp.sum(fnp.concatenate([x, np.ones((2, 2))])))(np.ones(2))
+
+
+def test_jit_accepts_one_variant_refuses_none_and_wraps_the_function() -> None:
+    jitted = fgrad.jit(scaled_by, max_variants=1)
+    assert jitted.__wrapped__ is scaled_by
+    assert jitted.__name__ == "scaled_by"
+    with pytest.raises(ValueError, match=r"^jit: max_variants must be at least 1, got 0$"):
+        fgrad.jit(scaled_by, max_variants=0)
+
+
+def test_many_operand_operations_refuse_complex_results_and_report_nans() -> None:
+    with pytest.raises(TypeError, match=r"'concatenate' produced a complex128 value"):
+        fgrad.grad(lambda x: fnp.sum(fnp.abs(fnp.concatenate([x, np.array([1j])]))))(np.ones(2))
+    with fgrad.config.debugging_nans():  # noqa: SIM117
+        with pytest.raises(
+            FloatingPointError,
+            match=r"^NaN produced by the forward pass of 'concatenate' \(the operation was called "
+            rf"at {re.escape(__file__)}:\d+\)",
+        ):
+            fgrad.grad(lambda x: fnp.sum(fnp.concatenate([x, np.array([np.nan])])))(np.ones(2))
+
+
+def test_a_leaked_tracer_in_a_binary_operation_is_refused() -> None:
+    leaked = []
+
+    def stash(x: Any) -> Any:
+        leaked.append(x)
+        return fnp.sum(x * 2.0)
+
+    fgrad.grad(stash)(np.ones(2))
+    with pytest.raises(
+        fgrad.UnexpectedTracerError,
+        match=r"^'multiply' received a tracer created by grad\(.*stash\) defined at ",
+    ):
+        leaked[0] * 2.0

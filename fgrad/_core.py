@@ -271,6 +271,20 @@ def _refuse_store(x: Tracer, frame: Any, conversion: str) -> None:
     )
 
 
+def _not_a_scalar(x: Tracer, conversion: str, error: Exception) -> Exception:
+    """``error`` reworded: ``conversion()`` of a traced array that is not a single number."""
+    hint = (
+        "reduce it first (x.any(), x.all(), fgrad.numpy.sum...) or index one element"
+        if conversion == "bool"
+        else "index one element or reduce it to a scalar first"
+    )
+    return type(error)(
+        f"{x._trace.label()}: {conversion}() of a traced array of shape {x.shape} "
+        f"(at {user_site()}): only an array holding one number converts; {hint}. "
+        f"NumPy says: {error}"
+    )
+
+
 class Tracer:
     """Stands in for an array while a transform records the computation.
 
@@ -312,15 +326,27 @@ class Tracer:
         return shape[0]
 
     def __bool__(self) -> bool:
-        return bool(concrete(self))
+        value = concrete(self)
+        try:
+            return bool(value)
+        except ValueError as error:
+            raise _not_a_scalar(self, "bool", error) from error
 
     def __float__(self) -> float:
         _refuse_store(self, _getframe(1), "float")
-        return float(concrete(self))
+        value = concrete(self)
+        try:
+            return float(value)
+        except TypeError as error:
+            raise _not_a_scalar(self, "float", error) from error
 
     def __int__(self) -> int:
         _refuse_store(self, _getframe(1), "int")
-        return int(concrete(self))
+        value = concrete(self)
+        try:
+            return int(value)
+        except TypeError as error:
+            raise _not_a_scalar(self, "int", error) from error
 
     def __index__(self) -> int:
         return int(np.asarray(concrete(self)).__index__())

@@ -378,10 +378,20 @@ def test_leaked_tracer() -> None:
 # 17 -------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("convert", [bool, float, int])
-def test_python_scalar_of_non_scalar_tracer(convert: Any) -> None:
-    with raises((TypeError, ValueError)):
-        fgrad.grad(lambda x: fnp.sum(x) * convert(x))(np.ones(3))
+@pytest.mark.parametrize(
+    ("convert", "error"), [(bool, ValueError), (float, TypeError), (int, TypeError)]
+)
+def test_python_scalar_of_non_scalar_tracer(convert: Any, error: type[Exception]) -> None:
+    def scaled(x: Any) -> Any:
+        return fnp.sum(x) * convert(x)
+
+    with raises(
+        error,
+        r"^grad\(test_python_scalar_of_non_scalar_tracer.<locals>.scaled\): "
+        rf"{convert.__name__}\(\) of a traced array of shape \(3,\) \(at {HERE}:\d+\)",
+        "only an array holding one number converts",
+    ):
+        fgrad.grad(scaled)(np.ones(3))
 
 
 # 18 -------------------------------------------------------------------------------------------

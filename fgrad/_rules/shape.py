@@ -199,7 +199,8 @@ def tile(A: Any, reps: Any) -> Any:
     reps = (1,) * (nd - len(reps)) + reps
     interleaved = tuple(v for pair in zip((1,) * nd, shape) for v in pair)
     expanded = tuple(v for pair in zip(reps, shape) for v in pair)
-    a = broadcast_to(reshape(A, interleaved), expanded)
+    # spread makes a fresh array, laid out like np.tile's (a broadcast view would not be).
+    a = spread(reshape(A, interleaved), expanded)
     return reshape(a, tuple(r * s for r, s in zip(reps, shape)))
 
 

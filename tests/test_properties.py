@@ -42,6 +42,12 @@ import fgrad
 import fgrad.numpy as fnp
 from fgrad.tree import tree_map
 
+FLOAT32_KEPT_BY_OPERATORS = np.lib.NumpyVersion(np.__version__) >= "2.0.0"
+NUMPY_1_FLOAT32 = (
+    "NumPy 1.x promotes a 0-d float32 value combined with a Python float to float64 "
+    "(value-based casting), and fgrad's operators on such values follow it (README: versions)"
+)
+
 settings.register_profile(
     "fgrad-ci",
     max_examples=5,
@@ -123,10 +129,11 @@ def _random_like(tree: Any, rng: np.random.Generator) -> Any:
 
 def _vdot(a: Any, b: Any) -> Any:
     """Sum of the elementwise products of two pytrees; differentiable in ``a``."""
-    total: Any = 0.0
+    total: Any = None
     for x, y in zip(leaves_of(a), leaves_of(b)):
-        total = total + fnp.sum(x * y)
-    return total
+        term = fnp.sum(x * y)
+        total = term if total is None else total + term
+    return 0.0 if total is None else total
 
 
 def _abs_vdot(a: Any, b: Any) -> float:
@@ -360,6 +367,7 @@ def test_program_jit_matches_eager_bit_for_bit(program: Any, module: str) -> Non
     check_jit_matches_eager(program.case(module))
 
 
+@pytest.mark.skipif(not FLOAT32_KEPT_BY_OPERATORS, reason=NUMPY_1_FLOAT32)
 @examples(80)
 @given(programs(), MODULES)
 def test_program_float32_stays_float32(program: Any, module: str) -> None:
@@ -378,7 +386,8 @@ def test_nn_loss_derivatives_match_finite_differences(case: Case) -> None:
 def test_nn_loss_jvp_jit_and_float32(case: Case) -> None:
     check_jvp_transposes_vjp(case)
     check_jit_matches_eager(case)
-    check_float32_stays_float32(case)
+    if FLOAT32_KEPT_BY_OPERATORS:
+        check_float32_stays_float32(case)
 
 
 @examples(5)

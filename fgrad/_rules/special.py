@@ -18,14 +18,14 @@ from fgrad._rules._define import document, normalize_axes, shape_of
 from fgrad._rules.elementwise import _mask, exp
 from fgrad._rules.structural import _sum_fn, reshape
 
-_EXP_FLOOR: dict[np.dtype[Any], float] = {}
+_EXP_FLOOR: dict[np.dtype[Any], Any] = {}
 
 
-def _exp_floor(dtype: np.dtype[Any]) -> float:
+def _exp_floor(dtype: np.dtype[Any]) -> Any:
     """The most negative ``x`` whose ``exp(-x)`` is finite in ``dtype``."""
     floor = _EXP_FLOOR.get(dtype)
     if floor is None:
-        floor = _EXP_FLOOR[dtype] = math.log(np.finfo(dtype).tiny)
+        floor = _EXP_FLOOR[dtype] = dtype.type(math.log(np.finfo(dtype).tiny))
     return floor
 
 
@@ -34,11 +34,12 @@ def _sigmoid_impl(x: Any) -> Any:
         x = np.asarray(x)
     if x.dtype.kind != "f":
         x = x.astype(np.float64)
-    return 1 / (1 + np.exp(-np.maximum(x, _exp_floor(x.dtype))))
+    one = x.dtype.type(1)
+    return one / (one + np.exp(-np.maximum(x, _exp_floor(x.dtype))))
 
 
 def _sigmoid_vjp(g: Any, ans: Any, x: Any) -> Any:
-    return g * (ans * (1 - ans))
+    return g * (ans - ans * ans)
 
 
 _SIGMOID = Primitive("sigmoid", _sigmoid_impl, (_sigmoid_vjp,))

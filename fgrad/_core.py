@@ -4,9 +4,9 @@ A *trace* is opened by each transform call (``grad``, ``vjp``, ...). While the
 user's function runs, every differentiable argument is wrapped in a
 :class:`Tracer` that points at one slot of the trace's *tape*. Calling a
 primitive on a tracer evaluates the primitive on the wrapped value and appends
-one tape entry ``(primitive, parent slots, argument numbers, argument values,
-params, result)``. The tape is therefore in execution order, and the reverse
-sweep (:func:`backward_pass`) is a single loop over it from the end.
+one tape entry (a tuple laid out as :data:`TAPE_ENTRY_FIELDS`). The tape is
+therefore in execution order, and the reverse sweep (:func:`backward_pass`) is a
+single loop over it from the end.
 
 Traces nest: a transform opened inside another gets a higher ``level``. A
 primitive always records on the highest-level trace among its arguments and
@@ -33,7 +33,11 @@ import numpy as np
 from fgrad import config as _config
 
 __all__ = [
+    "PARENTS",
     "Primitive",
+    "RESULT",
+    "Residuals",
+    "TAPE_ENTRY_FIELDS",
     "Trace",
     "Tracer",
     "UnexpectedTracerError",
@@ -51,6 +55,17 @@ __all__ = [
 ]
 
 NO_PARAMS: dict[str, Any] = {}
+
+TAPE_ENTRY_FIELDS = ("primitive", "parents", "argnums", "args", "params", "result")
+"""Layout of a tape entry, a plain tuple (a named tuple would make recording 3x slower).
+
+``primitive``: the :class:`Primitive`; ``parents``: the tape slots of the traced arguments;
+``argnums``: their positions among the arguments; ``args``: every argument's value, one
+level down; ``params``: the keyword parameters; ``result``: the value computed. An input
+slot holds ``None``. Read fields through the index constants below, or unpack the whole
+entry in this order (the reverse sweep does).
+"""
+PRIMITIVE, PARENTS, ARGNUMS, ARGS, PARAMS, RESULT = range(len(TAPE_ENTRY_FIELDS))
 
 
 class UnexpectedTracerError(TypeError):
@@ -102,7 +117,7 @@ def fun_name(fun: Any) -> str:
 class Trace:
     """One transform's recording: its nesting level and its tape."""
 
-    __slots__ = ("level", "tape", "live", "transform", "fun", "on_read", "sites")
+    __slots__ = ("level", "tape", "live", "transform", "fun", "replays", "on_read", "sites")
 
     def __init__(self, level: int, transform: str, fun: Any) -> None:
         self.level = level
@@ -110,8 +125,20 @@ class Trace:
         self.live = True
         self.transform = transform
         self.fun = fun
+        self.replays = False
+        """True for a trace that is replayed later (``fgrad.jit``), False for differentiation."""
         self.on_read: Callable[[Tracer], None] | None = None
         self.sites: dict[int, str] | None = None
+
+    def replay_later(self, on_read: Callable[[Tracer], None]) -> None:
+        """Mark this trace as a recording to replay; ``on_read`` hears every value read.
+
+        Python code may branch on a value it reads (see :func:`concrete`), so a replay is
+        valid only while those values are unchanged: ``on_read`` lets the replaying
+        transform guard them. Differentiation traces never replay, and see no reads.
+        """
+        self.replays = True
+        self.on_read = on_read
 
     def label(self) -> str:
         """``transform(function name)``, the prefix of error messages."""
@@ -212,7 +239,7 @@ def _callee_name(code: Any, offset: int) -> str | None:
 
 def _differentiating_trace(x: Any) -> Trace | None:
     while x.__class__ is Tracer:
-        if x._trace.on_read is None:
+        if not x._trace.replays:
             return x._trace
         x = x._value
     return None
@@ -440,8 +467,8 @@ def concrete(x: Any) -> Any:
     """
     while x.__class__ is Tracer:
         trace = x._trace
-        if trace.on_read is not None:
-            trace.on_read(x)
+        if trace.replays:
+            trace.on_read(x)  # type: ignore[misc]
         x = x._value
     return x
 
@@ -455,13 +482,18 @@ def peek(x: Any) -> Any:
 
 def detach(x: Any) -> Any:
     """``x`` without its differentiation levels; a replaying trace's tracer is kept."""
-    while x.__class__ is Tracer and x._trace.on_read is None:
+    while x.__class__ is Tracer and not x._trace.replays:
         x = x._value
     return x
 
 
 class Primitive:
-    """An operation the tracer records as one tape entry.
+    """An operation the tracer records as one tape entry; calling it records it.
+
+    ``prim(*args, **params)`` evaluates ``impl`` directly when no argument is a
+    :class:`Tracer`, and otherwise records one tape entry on the highest trace among
+    the arguments (through :func:`bind1`, :func:`bind2` or :func:`bindn`). ``params``
+    are keyword-only, already normalised values (tuples of axes, not ``None``).
 
     Parameters
     ----------
@@ -478,9 +510,19 @@ class Primitive:
         ``vjp_joint(g, ans, args, params, argnums)`` returns the cotangents of
         all ``argnums`` at once, for rules that share work between arguments
         or take a variable number of arguments.
+    varying_shape : bool
+        The result's shape depends on argument values, not only on their shapes
+        (``nonzero``, boolean masks): ``fgrad.jit`` then guards the shape on replay.
+
+    Examples
+    --------
+    >>> import numpy as np, fgrad
+    >>> cube = Primitive("cube", lambda x: x**3, (lambda g, ans, x: 3 * g * x**2,))
+    >>> cube(2.0), fgrad.grad(cube)(2.0)
+    (8.0, array(12.))
     """
 
-    __slots__ = ("name", "impl", "vjps", "vjp_joint", "fn", "varying_shape")
+    __slots__ = ("name", "impl", "vjps", "vjp_joint", "varying_shape")
 
     def __init__(
         self,
@@ -488,16 +530,57 @@ class Primitive:
         impl: Callable[..., Any],
         vjps: Sequence[Callable[..., Any] | None] = (),
         vjp_joint: Callable[..., Any] | None = None,
+        varying_shape: bool = False,
     ) -> None:
         self.name = name
         self.impl = impl
         self.vjps = tuple(vjps)
         self.vjp_joint = vjp_joint
-        self.fn: Callable[..., Any] = impl
-        self.varying_shape = False
+        self.varying_shape = varying_shape
+
+    def __call__(self, *args: Any, **params: Any) -> Any:
+        if len(args) == 1:
+            x = args[0]
+            if x.__class__ is Tracer:
+                return bind1(self, x, params)
+            return self.impl(x, **params)
+        for a in args:
+            if a.__class__ is Tracer:
+                return bindn(self, args, params)
+        return self.impl(*args, **params)
 
     def __repr__(self) -> str:
         return f"Primitive({self.name!r})"
+
+
+class Residuals:
+    """The values a forward pass saves for its VJP, beyond the arguments and the result.
+
+    The protocol, for a primitive whose VJP needs intermediate values (``custom_vjp``'s
+    ``fwd``): the caller puts a fresh ``Residuals`` in the call's params; ``impl``
+    stores into it with :meth:`store`; the VJP, which receives the same params, reads
+    :attr:`value`. One holder per call, never shared between calls. A ``fgrad.jit``
+    replay runs ``impl`` again with the recorded params, so each replay stores its own
+    residuals before its VJP reads them.
+
+    Examples
+    --------
+    >>> box = Residuals()
+    >>> box.store((1.0, 2.0))
+    >>> box.value
+    (1.0, 2.0)
+    """
+
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value: Any = None
+
+    def store(self, value: Any) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return "Residuals()"
 
 
 def _leaked(trace: Trace, prim: Primitive) -> UnexpectedTracerError:
@@ -548,7 +631,7 @@ def _locate_failure(exc: Exception, prim: Primitive, trace: Trace, operands: Seq
 
 def _complex_result(prim: Primitive, trace: Trace, value: Any) -> None:
     """Refuse a complex result of ``prim`` on a differentiating trace (``jit`` allows it)."""
-    if trace.on_read is not None:
+    if trace.replays:
         return
     dtype = np.result_type(peek(value))
     message = (
@@ -608,7 +691,7 @@ def bind1(prim: Primitive, x: Tracer, params: dict[str, Any]) -> Tracer:
         raise _leaked(trace, prim)
     v = x._value
     try:
-        ans = prim.fn(v, **params) if v.__class__ is Tracer else prim.impl(v, **params)
+        ans = prim(v, **params) if v.__class__ is Tracer else prim.impl(v, **params)
     except Exception as exc:
         _locate_failure(exc, prim, trace, (v,))
         raise
@@ -663,7 +746,7 @@ def bind2(prim: Primitive, x: Any, y: Any, params: dict[str, Any]) -> Tracer:
         raise _leaked(trace, prim)
     try:
         if xv.__class__ is Tracer or yv.__class__ is Tracer:
-            ans = prim.fn(xv, yv, **params)
+            ans = prim(xv, yv, **params)
         else:
             ans = prim.impl(xv, yv, **params)
     except Exception as exc:
@@ -718,7 +801,7 @@ def bindn(prim: Primitive, args: Sequence[Any], params: dict[str, Any]) -> Any:
             nested = True
         values.append(a)
     try:
-        ans = prim.fn(*values, **params) if nested else prim.impl(*values, **params)
+        ans = prim(*values, **params) if nested else prim.impl(*values, **params)
     except Exception as exc:
         _locate_failure(exc, prim, trace, values)
         raise

@@ -57,7 +57,7 @@ from typing import Any
 
 import numpy as np
 
-from fgrad._core import Trace, Tracer, close_trace, new_trace
+from fgrad._core import PARENTS, RESULT, Trace, Tracer, close_trace, new_trace
 from fgrad.tree import PyTreeDef, tree_flatten, tree_unflatten
 
 __all__ = ["JitStats", "Jitted", "jit"]
@@ -248,16 +248,16 @@ def _compile(
         if entry is None or i not in needed:
             continue
         order.append(i)
-        needed.update(entry[1])
+        needed.update(entry[PARENTS])
     order.reverse()
     last_use: dict[int, int] = {}
     for i in order:
-        for p in tape[i][1]:
+        for p in tape[i][PARENTS]:
             last_use[p] = i
     keep = set(output_slots) | set(guards) | set(input_slots)
     frees: dict[int, list[int]] = collections.defaultdict(list)
     for slot, i in last_use.items():
-        if slot not in keep and _nbytes(tape[slot][5]) >= _FREE_BYTES:
+        if slot not in keep and _nbytes(tape[slot][RESULT]) >= _FREE_BYTES:
             frees[i].append(slot)
     program: list[tuple[Any, ...]] = []
     listing = []
@@ -286,7 +286,7 @@ def _compile(
         listing.append(f"v[{i}] = {prim.name}({', '.join(f'v[{s}]' for s in srcs)})")
         names[i] = prim.name
         if prim.varying_shape:
-            program.append((OP_GUARD_SHAPE, i, _kind(tape[i][5])))
+            program.append((OP_GUARD_SHAPE, i, _kind(tape[i][RESULT])))
             listing.append(f"guard type, dtype and shape of v[{i}]")
         if i in guards:
             program.append((OP_GUARD_VALUE, i, *guards[i]))
@@ -430,7 +430,7 @@ class Jitted:
                 value = tracer._value
                 guards[tracer._idx] = (np.array(value, copy=True), value.__class__)
 
-        trace.on_read = on_read
+        trace.replay_later(on_read)
         input_slots = []
         traced_leaves = []
         for leaf in leaves:

@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from fgrad._core import Trace, Tracer, close_trace, new_trace, peek
+from fgrad._core import PARENTS, Trace, Tracer, close_trace, new_trace, peek
 from fgrad.tree import keystr, tree_flatten_with_path, tree_unflatten
 
 __all__ = ["Graph", "Node", "label", "trace_graph"]
@@ -341,7 +341,7 @@ def trace_graph(fun: Callable[..., Any], *args: Any) -> Graph:
         for i in range(out_slot, -1, -1):
             entry = tape[i]
             if needed[i] and entry is not None:
-                for p in entry[1]:
+                for p in entry[PARENTS]:
                     needed[p] = True
 
     cts: list[Any] = []

@@ -19,6 +19,7 @@ import numpy as np
 
 from fgrad._core import (
     Primitive,
+    Residuals,
     Trace,
     Tracer,
     backward_pass,
@@ -748,6 +749,20 @@ def stop_gradient(x: Any) -> Any:
     return tree_map(detach, x)
 
 
+class _CustomRule(Primitive):
+    """A ``custom_vjp`` primitive: recorded by the innermost trace only.
+
+    On tracers of enclosing traces it runs ``fwd`` on them instead of recording itself,
+    so the enclosing transforms differentiate through ``fwd`` and ``bwd`` (and the
+    residuals stay traced for them), which is what makes higher orders right.
+    """
+
+    __slots__ = ()
+
+    def __call__(self, *args: Any, **params: Any) -> Any:
+        return self.impl(*args, **params)
+
+
 class custom_vjp:  # noqa: N801
     """Give a function a hand-written VJP, as a new primitive.
 
@@ -780,8 +795,7 @@ class custom_vjp:  # noqa: N801
         self.fun = fun
         self.fwd: Callable[..., Any] | None = None
         self.bwd: Callable[..., Any] | None = None
-        self._prim = Primitive(f"custom_vjp({_fun_name(fun)})", self._run, vjp_joint=self._vjp)
-        self._prim.fn = self._run
+        self._prim = _CustomRule(f"custom_vjp({_fun_name(fun)})", self._run, vjp_joint=self._vjp)
         functools.update_wrapper(self, fun)
 
     def defvjp(self, fwd: Callable[..., Any], bwd: Callable[..., Any]) -> None:
@@ -798,10 +812,10 @@ class custom_vjp:  # noqa: N801
         leaves, treedef = tree_flatten(args)
         if not any(leaf.__class__ is Tracer for leaf in leaves):
             return self.fun(*args)
-        params = {"treedef": treedef, "nargs": len(args), "residuals": []}
+        params = {"treedef": treedef, "nargs": len(args), "residuals": Residuals()}
         return bindn(self._prim, leaves, params)
 
-    def _run(self, *leaves: Any, treedef: PyTreeDef, nargs: int, residuals: list[Any]) -> Any:
+    def _run(self, *leaves: Any, treedef: PyTreeDef, nargs: int, residuals: Residuals) -> Any:
         result = cast(Callable[..., Any], self.fwd)(*tree_unflatten(treedef, list(leaves)))
         if not (isinstance(result, tuple) and len(result) == 2):
             raise _located(
@@ -820,7 +834,7 @@ class custom_vjp:  # noqa: N801
                     "Split the function into one custom_vjp per output."
                 )
             )
-        residuals[:] = [res]
+        residuals.store(res)
         return out
 
     def _vjp(
@@ -833,7 +847,7 @@ class custom_vjp:  # noqa: N801
     ) -> list[Any]:
         treedef: PyTreeDef = params["treedef"]
         nargs: int = params["nargs"]
-        cts = cast(Callable[..., Any], self.bwd)(params["residuals"][-1], g)
+        cts = cast(Callable[..., Any], self.bwd)(params["residuals"].value, g)
         if not isinstance(cts, tuple) or len(cts) != nargs:
             raise TypeError(
                 f"custom_vjp({_fun_name(self.fun)}): bwd must return a tuple with one "

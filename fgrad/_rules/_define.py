@@ -92,7 +92,6 @@ def unary(
             return bind1(prim, x, NO_PARAMS)
         return impl(x)
 
-    prim.fn = fn
     fn.__name__ = fn.__qualname__ = name
     document(
         fn,
@@ -130,7 +129,6 @@ def binary(
             return bind2(prim, x, y, NO_PARAMS)
         return plain_impl(x, y)
 
-    prim.fn = fn
     fn.__name__ = fn.__qualname__ = name
     fn.primitive = prim  # type: ignore[attr-defined]
     document(

@@ -336,7 +336,6 @@ def _where3(condition: Any, x: Any, y: Any) -> Any:
     return np.where(condition, x, y)
 
 
-_WHERE.fn = _where3
 
 
 def clip(

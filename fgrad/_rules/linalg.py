@@ -83,7 +83,6 @@ def matmul(x1: Any, x2: Any) -> Any:
     return np.matmul(x1, x2)
 
 
-_MATMUL.fn = matmul
 
 # --- tensordot ------------------------------------------------------------------------
 
@@ -137,7 +136,6 @@ def _tensordot_fn(a: Any, b: Any, axes: Any) -> Any:
     return np.tensordot(a, b, axes)
 
 
-_TENSORDOT.fn = _tensordot_fn
 
 
 def tensordot(a: Any, b: Any, axes: Any = 2) -> Any:
@@ -259,7 +257,6 @@ def _einsum_fn(*operands: Any, spec: str) -> Any:
     return bindn(_EINSUM, operands, {"spec": spec})
 
 
-_EINSUM.fn = _einsum_fn
 
 
 def einsum(subscripts: str, *operands: Any, **kwargs: Any) -> Any:
@@ -289,7 +286,6 @@ def inv(a: Any) -> Any:
     return np.linalg.inv(a)
 
 
-_INV.fn = inv
 
 
 def _det_vjp(g: Any, ans: Any, a: Any) -> Any:
@@ -306,7 +302,6 @@ def det(a: Any) -> Any:
     return np.linalg.det(a)
 
 
-_DET.fn = det
 
 
 def _logabsdet_impl(a: Any) -> Any:
@@ -326,7 +321,6 @@ def _logabsdet(a: Any) -> Any:
     return _logabsdet_impl(a)
 
 
-_LOGABSDET.fn = _logabsdet
 
 
 def _slogdet_sign_impl(a: Any) -> Any:
@@ -376,7 +370,6 @@ def solve(a: Any, b: Any) -> Any:
     return _compat.solve(a, b)
 
 
-_SOLVE.fn = solve
 
 
 def _cholesky_vjp(g: Any, ans: Any, a: Any) -> Any:
@@ -397,7 +390,6 @@ def cholesky(a: Any) -> Any:
     return np.linalg.cholesky(a)
 
 
-_CHOLESKY.fn = cholesky
 
 
 def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Any:
@@ -545,7 +537,6 @@ def _eigh_fn(a: Any, UPLO: str) -> Any:
     return _eigh_impl(a, UPLO)
 
 
-_EIGH.fn = _eigh_fn
 
 EighResult = namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
 
@@ -682,7 +673,6 @@ def _svd_fn(a: Any, hermitian: bool) -> Any:
     return _svd_impl(a, hermitian)
 
 
-_SVD.fn = _svd_fn
 
 SVDResult = namedtuple("SVDResult", ["U", "S", "Vh"])
 
@@ -792,7 +782,6 @@ def _pinv_fn(a: Any, rcond: Any, hermitian: bool, rtol: Any) -> Any:
     return _pinv_impl(a, rcond, hermitian, rtol)
 
 
-_PINV.fn = _pinv_fn
 
 
 def pinv(a: Any, rcond: Any = None, hermitian: bool = False, *, rtol: Any = None) -> Any:

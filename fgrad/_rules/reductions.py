@@ -76,7 +76,6 @@ def _reduction(name: str, impl: Any, vjp: Any, numpy_fn: Any) -> Any:
             return bind1(prim, x, {"axis": axis, "keepdims": keepdims})
         return impl(x, axis, keepdims)
 
-    prim.fn = fn_params
 
     def fn(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:
         no_out(name, out)
@@ -258,7 +257,6 @@ def _scan(name: str, numpy_fn: Callable[..., Any], vjp: Callable[..., Any]) -> A
             return bind1(prim, x, {"axis": axis})
         return numpy_fn(x, axis=axis)
 
-    prim.fn = along
 
     def public(a: Any, axis: int | None = None, dtype: Any = None, out: Any = None) -> Any:
         no_out(name, out)

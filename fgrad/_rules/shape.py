@@ -67,7 +67,6 @@ def _concatenate_fn(*arrays: Any, axis: int) -> Any:
     return bindn(_CONCATENATE, arrays, {"axis": axis})
 
 
-_CONCATENATE.fn = _concatenate_fn
 
 
 def concatenate(arrays: Sequence[Any], axis: int | None = 0) -> Any:
@@ -246,7 +245,6 @@ def _roll_fn(x: Any, shift: tuple[int, ...], axis: tuple[int, ...]) -> Any:
     return np.roll(x, shift, axis)
 
 
-_ROLL.fn = _roll_fn
 
 
 def roll(a: Any, shift: Any, axis: Any = None) -> Any:
@@ -285,7 +283,6 @@ def _pad_fn(x: Any, pad_width: Any, constant_values: Any) -> Any:
     return _pad_impl(x, pad_width, constant_values)
 
 
-_PAD.fn = _pad_fn
 
 
 def pad(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> Any:

@@ -51,7 +51,6 @@ def sigmoid(x: Any) -> Any:
     return _sigmoid_impl(x)
 
 
-_SIGMOID.fn = sigmoid
 
 
 def _relu_vjp(g: Any, ans: Any, x: Any) -> Any:
@@ -71,7 +70,6 @@ def relu(x: Any) -> Any:
     return np.maximum(x, 0)
 
 
-_RELU.fn = relu
 
 
 def softplus(x: Any) -> Any:
@@ -81,7 +79,6 @@ def softplus(x: Any) -> Any:
 
 
 _SOFTPLUS = Primitive("softplus", lambda x: np.logaddexp(0, x), (lambda g, ans, x: g * sigmoid(x),))
-_SOFTPLUS.fn = softplus
 
 
 def _keep_shape(shape: tuple[int, ...], axis: tuple[int, ...]) -> tuple[int, ...]:
@@ -113,7 +110,6 @@ def _logsumexp_fn(x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
     return _logsumexp_impl(x, axis, keepdims)
 
 
-_LOGSUMEXP.fn = _logsumexp_fn
 
 
 def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
@@ -141,7 +137,6 @@ def _softmax_fn(x: Any, axis: tuple[int, ...]) -> Any:
     return _softmax_impl(x, axis)
 
 
-_SOFTMAX.fn = _softmax_fn
 
 
 def softmax(x: Any, axis: Any = -1) -> Any:

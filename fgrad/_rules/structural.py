@@ -62,7 +62,6 @@ def _sum_fn(x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
     return _sum_impl(x, axis, keepdims)
 
 
-_SUM.fn = _sum_fn
 
 # --- broadcast_to ------------------------------------------------------------------
 
@@ -99,7 +98,6 @@ def broadcast_to(array: Any, shape: Any) -> Any:
     return bind1(_BROADCAST_TO, array, {"shape": shape})
 
 
-_BROADCAST_TO.fn = broadcast_to
 
 
 def _spread_impl(x: Any, shape: tuple[int, ...]) -> Any:
@@ -159,7 +157,6 @@ def _reshape_fn(a: Any, shape: tuple[int, ...]) -> Any:
     return _reshape_impl(a, shape)
 
 
-_RESHAPE.fn = _reshape_fn
 
 
 def _transpose_vjp(g: Any, ans: Any, x: Any, axes: tuple[int, ...]) -> Any:
@@ -181,7 +178,6 @@ def _transpose_fn(a: Any, axes: tuple[int, ...]) -> Any:
     return np.transpose(a, axes)
 
 
-_TRANSPOSE.fn = _transpose_fn
 
 
 def _one_axis(axis: Any, ndim: int, fn_name: str) -> int:
@@ -271,7 +267,6 @@ def astype(x: Any, dtype: Any) -> Any:
     return bind1(_ASTYPE, x, {"dtype": dtype})
 
 
-_ASTYPE.fn = astype
 
 # --- indexing -------------------------------------------------------------------------
 
@@ -306,7 +301,6 @@ def scatter_add(values: Any, shape: tuple[int, ...], index: Any, basic: bool = F
     return _scatter_add_impl(values, shape, index, basic)
 
 
-_SCATTER_ADD.fn = scatter_add
 
 
 def _getitem_vjp(g: Any, ans: Any, x: Any, index: Any, basic: bool) -> Any:
@@ -326,7 +320,6 @@ def _getitem_fn(x: Any, index: Any, basic: bool) -> Any:
     return x[index]
 
 
-_GETITEM.fn = _getitem_fn
 
 
 def _plain_index(index: Any) -> Any:
@@ -384,9 +377,7 @@ def _scatter_fn(g: Any, *arrays: Any, shape: tuple[int, ...], template: tuple[An
     return bindn(_SCATTER, (g, *arrays), {"shape": shape, "template": template})
 
 
-_GATHER.fn = _gather_fn
 _GATHER.varying_shape = True
-_SCATTER.fn = _scatter_fn
 
 
 def getitem(x: Any, index: Any) -> Any:

@@ -89,7 +89,7 @@ def _array_function(self: Tracer, func: Any, types: Any, args: Any, kwargs: Any)
 def _array(self: Tracer, dtype: Any = None, copy: Any = None) -> Any:
     x: Any = self
     while x.__class__ is Tracer:
-        if x._trace.on_read is None:
+        if not x._trace.replays:
             raise TypeError(
                 "A traced array was converted to a plain NumPy array (np.asarray, np.array, or "
                 f"an assignment into an ndarray) at {user_site()}, which would silently drop "

@@ -464,6 +464,12 @@ def concrete(x: Any) -> Any:
     A trace that replays its recording (``fgrad.jit``) is told of every value
     read, because Python code may branch on it; reading only shapes or dtypes
     should use :func:`peek` instead.
+
+    Examples
+    --------
+    >>> import fgrad
+    >>> fgrad.grad(lambda x: x * concrete(x))(3.0)
+    array(3.)
     """
     while x.__class__ is Tracer:
         trace = x._trace
@@ -474,7 +480,14 @@ def concrete(x: Any) -> Any:
 
 
 def peek(x: Any) -> Any:
-    """The plain value under all tracer levels, for reading its shape or dtype only."""
+    """The plain value under all tracer levels, for reading its shape or dtype only.
+
+    Examples
+    --------
+    >>> import numpy as np, fgrad
+    >>> fgrad.grad(lambda x: (x * peek(x).size).sum())(np.ones(3))
+    array([3., 3., 3.])
+    """
     while x.__class__ is Tracer:
         x = x._value
     return x

@@ -33,18 +33,14 @@ from __future__ import annotations
 
 import math
 import numbers
-import operator
 from typing import Any, Literal, TypeAlias
 
 import numpy as np
 
 import fgrad.numpy as fnp
-from fgrad._compat import weak_python_scalars
-from fgrad._core import concrete, peek
-from fgrad._rules.special import logsumexp, softplus
+from fgrad.nn import logsumexp, softplus
 from fgrad.tree import tree_leaves
-
-_times = weak_python_scalars(operator.mul)
+from fgrad.values import concrete, peek
 
 __all__ = [
     "binary_cross_entropy",
@@ -399,4 +395,4 @@ def l2_penalty(params: Any) -> Any:
     total = square_sums[0]
     for square_sum in square_sums[1:]:
         total = total + square_sum
-    return _times(0.5, total)
+    return fnp.multiply(0.5, total)

@@ -54,9 +54,9 @@ import numpy.typing as npt
 
 import fgrad.numpy as fnp
 from fgrad import random
-from fgrad._core import Tracer, concrete, peek
 from fgrad._rules.special import log_softmax, logsumexp, relu, sigmoid, softmax, softplus
 from fgrad.tree import tree_map
+from fgrad.values import Tracer, concrete, peek
 
 __all__ = [
     "Dense",

@@ -47,7 +47,6 @@ from typing import Any, NamedTuple, TypeAlias
 import numpy as np
 
 import fgrad.numpy as fnp
-from fgrad._core import Tracer, peek
 from fgrad.tree import (
     keystr,
     tree_flatten,
@@ -56,6 +55,7 @@ from fgrad.tree import (
     tree_map,
     tree_unflatten,
 )
+from fgrad.values import Tracer, peek
 
 __all__ = [
     "AdagradState",
@@ -749,7 +749,7 @@ def _clip_scale(leaves: list[Any], bound: float) -> Any:
     wide = [fnp.astype(g, np.float64) for g in leaves if np.size(peek(g))]
     if not wide:
         return 1.0
-    peak = fnp.max(fnp.stack([fnp.max(fnp.abs(g)) for g in wide]))
+    peak = fnp.max(fnp.stack([fnp.max(fnp.absolute(g)) for g in wide]))
     unit = fnp.maximum(peak, np.finfo(np.float64).tiny)
     total = sum(fnp.sum(fnp.square(g / unit)) for g in wide)
     return bound / fnp.maximum(unit * fnp.sqrt(total), bound)

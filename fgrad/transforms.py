@@ -31,8 +31,8 @@ from fgrad._core import (
     peek,
     user_site,
 )
+from fgrad._rules.linear import astype, reshape
 from fgrad._rules.shape import stack
-from fgrad._rules.structural import astype, reshape
 from fgrad.tree import (
     GetAttrKey,
     PyTreeDef,

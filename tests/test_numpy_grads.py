@@ -18,9 +18,10 @@ import numpy as np
 import pytest
 
 import fgrad
+import fgrad.nn
 import fgrad.numpy as fnp
 from fgrad._core import concrete
-from fgrad._rules import special
+from fgrad._rules.declare import DECLARATIONS
 from fgrad.tree import tree_flatten
 
 _rng = np.random.default_rng(20240611)
@@ -625,7 +626,7 @@ case(
     spd(2, 2, 2),
 )
 
-# --- special functions (fgrad._rules.special) -----------------------------------------------
+# --- special functions (fgrad.nn) -----------------------------------------------
 
 SPECIAL: dict[str, Callable[..., np.ndarray]] = {
     "sigmoid": smooth,
@@ -634,26 +635,26 @@ SPECIAL: dict[str, Callable[..., np.ndarray]] = {
 }
 for _name, _draw in SPECIAL.items():
     for _variant, _shape in SHAPES.items():
-        case(_name, _variant, getattr(special, _name), _draw(*_shape))
-case("sigmoid", "large", special.sigmoid, np.array([-30.0, -8.0, 8.0, 30.0]))
-case("softplus", "large", special.softplus, np.array([-30.0, -8.0, 8.0, 30.0]))
+        case(_name, _variant, getattr(fgrad.nn, _name), _draw(*_shape))
+case("sigmoid", "large", fgrad.nn.sigmoid, np.array([-30.0, -8.0, 8.0, 30.0]))
+case("softplus", "large", fgrad.nn.softplus, np.array([-30.0, -8.0, 8.0, 30.0]))
 for _variant, _axis in AXES.items():
     for _keep in (False, True):
         case(
             "logsumexp",
             f"{_variant}{'-keepdims' if _keep else ''}",
-            lambda x, a=_axis, k=_keep: special.logsumexp(x, axis=a, keepdims=k),
+            lambda x, a=_axis, k=_keep: fgrad.nn.logsumexp(x, axis=a, keepdims=k),
             _reduction_input(_axis, smooth),
         )
-case("logsumexp", "scalar", special.logsumexp, smooth())
+case("logsumexp", "scalar", fgrad.nn.logsumexp, smooth())
 case(
     "logsumexp",
     "large",
-    lambda x: special.logsumexp(x, axis=-1),
+    lambda x: fgrad.nn.logsumexp(x, axis=-1),
     np.array([[1000.0, 1001.5, 999.2], [-800.0, -799.0, -801.3]]),
 )
 for _name in ("softmax", "log_softmax"):
-    _fn = getattr(special, _name)
+    _fn = getattr(fgrad.nn, _name)
     case(_name, "vec", _fn, smooth(3))
     case(_name, "axis-1", _fn, smooth(2, 3))
     case(_name, "axis0", lambda x, f=_fn: f(x, axis=0), smooth(2, 3))
@@ -1207,22 +1208,14 @@ def test_grads(fun: Callable[..., Any], args: tuple[Any, ...]) -> None:
     fgrad.check_grads(fun, args, order=2, modes=("rev", "fwd"))
 
 
-# Functions without a gradient are classed piecewise constant in their rule (the registry
-# PIECEWISE_CONSTANT of fgrad/_rules/_define.py); tests/test_piecewise_constant.py checks it.
-def _piecewise_constant(fn: Any) -> bool:
-    return getattr(fn, "piecewise_constant", False)
-
-
+# Each exported function declares its class where it is defined (fgrad/_rules/declare.py);
+# piecewise constant ones are checked by tests/test_piecewise_constant.py.
 def test_every_function_is_covered() -> None:
     differentiable = {
-        name
-        for name in fnp.__all__
-        if callable(getattr(fnp, name))
-        and getattr(getattr(fnp, name), "__module__", "").startswith("fgrad")
-        and not _piecewise_constant(getattr(fnp, name))
-    }
-    differentiable |= set(special.__all__) | {
-        name for name in fnp.linalg.__all__ if not _piecewise_constant(getattr(fnp.linalg, name))
+        short
+        for entries in DECLARATIONS.values()
+        for short, entry in entries.items()
+        if entry.differentiability == "differentiable"
     }
     assert differentiable - COVERED == set()
     assert COVERED - differentiable == set()
@@ -1272,7 +1265,7 @@ def test_every_function_is_covered() -> None:
             id="fmax-self",
         ),
         pytest.param(
-            lambda x: fnp.sum(special.relu(x)), [-1.0, 0.0, 2.0], [0.0, 0.0, 1.0], id="relu-at-0"
+            lambda x: fnp.sum(fgrad.nn.relu(x)), [-1.0, 0.0, 2.0], [0.0, 0.0, 1.0], id="relu-at-0"
         ),
     ],
 )

@@ -1,7 +1,7 @@
 """Every function classed piecewise constant really is: its outputs do not move.
 
 fgrad returns plain values (no gradient) only from the functions entered in
-``fgrad._rules._define.PIECEWISE_CONSTANT``. For each of them, at random points near
+``fgrad._rules.declare.piecewise_constant()``. For each of them, at random points near
 its sample arguments (several seeds), each floating input is moved by ``+-STEP`` along a
 random direction and every output must come out *identical* on both sides: the centred
 finite difference is exactly zero. Each argument is also moved alone, the others keeping
@@ -20,8 +20,10 @@ import pytest
 
 import fgrad
 import fgrad.numpy as fnp
-from fgrad._rules._define import PIECEWISE_CONSTANT, PiecewiseConstant
+from fgrad._rules.declare import DECLARATIONS, Declaration, piecewise_constant
 from fgrad.tree import tree_flatten
+
+PIECEWISE_CONSTANT = piecewise_constant()
 
 STEP = 1e-6
 """Finite-difference step: far below the distance of the random points from any jump."""
@@ -39,12 +41,12 @@ def _is_float(value: Any) -> bool:
     return isinstance(value, np.ndarray) and value.dtype.kind == "f"
 
 
-def _sample(entry: PiecewiseConstant) -> list[Any]:
+def _sample(entry: Declaration) -> list[Any]:
     args = eval(f"({entry.sample},)", {"np": np})  # noqa: S307  (registry source text)
     return [np.asarray(a) if isinstance(a, np.ndarray) else a for a in args]
 
 
-def _outputs(entry: PiecewiseConstant, args: list[Any]) -> list[Any]:
+def _outputs(entry: Declaration, args: list[Any]) -> list[Any]:
     out = entry.fn(*args)
     if entry.name in COMPARED_BY_SHAPE:
         return [np.shape(out), np.result_type(out)]
@@ -125,13 +127,12 @@ def test_traced_call_returns_plain_numpy_values(name: str) -> None:
     _assert_same(traced, _outputs(entry, sample), f"{name} traced")
 
 
-def test_every_plain_valued_function_is_registered() -> None:
-    registered = {id(entry.fn) for entry in PIECEWISE_CONSTANT.values()}
-    for module, names in ((fnp, fnp.__all__), (fnp.linalg, fnp.linalg.__all__)):
-        for n in names:
-            fn = getattr(module, n)
-            if getattr(fn, "piecewise_constant", False):
-                assert id(fn) in registered, f"{module.__name__}.{n}"
+def test_every_exported_function_has_a_declared_class() -> None:
+    classes = {"differentiable", "piecewise_constant", "numpy"}
+    for namespace, module in (("numpy", fnp), ("numpy.linalg", fnp.linalg)):
+        for short, entry in DECLARATIONS[namespace].items():
+            assert entry.differentiability in classes, f"{namespace}.{short}"
+            assert getattr(module, short) is entry.fn, f"{namespace}.{short}"
 
 
 def test_registry_names_numpy_functions() -> None:
@@ -139,7 +140,8 @@ def test_registry_names_numpy_functions() -> None:
         numpy_fn = np
         for part in name.split("."):
             numpy_fn = getattr(numpy_fn, part)
-        assert numpy_fn.__name__ == entry.numpy_fn.__name__ == name.split(".")[-1]
+        assert entry.numpy_fns == (numpy_fn,)
+        assert numpy_fn.__name__ == name.split(".")[-1]
 
 
 @pytest.mark.parametrize("name", ["sort", "unique", "histogram", "percentile"])

@@ -3,7 +3,31 @@
 Importing this package attaches the array interface to ``Tracer``.
 """
 
-from fgrad._rules import elementwise, linalg, reductions, shape, special, structural
+from fgrad._rules import (
+    calculus,
+    elementwise,
+    indexing,
+    linalg,
+    linear,
+    logic,
+    products,
+    reductions,
+    shape,
+    sorting,
+    special,
+)
 from fgrad._rules import tracer_methods as _tracer_methods  # noqa: F401  (imported to attach)
 
-__all__ = ["elementwise", "linalg", "reductions", "shape", "special", "structural"]
+__all__ = [
+    "calculus",
+    "elementwise",
+    "indexing",
+    "linalg",
+    "linear",
+    "logic",
+    "products",
+    "reductions",
+    "shape",
+    "sorting",
+    "special",
+]

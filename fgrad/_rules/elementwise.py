@@ -4,12 +4,11 @@ A VJP receives the output cotangent ``g``, the result ``ans`` and the
 arguments, and is written with differentiable operations (operators on
 tracers and the functions of this package), so it can itself be
 differentiated. Binary rules sum the cotangent back to each argument's shape
-with :func:`~fgrad._rules.structural.unbroadcast`.
+with :func:`~fgrad._rules.linear.unbroadcast`.
 """
 
 from __future__ import annotations
 
-import builtins
 import math
 import operator
 from collections.abc import Callable
@@ -19,26 +18,12 @@ import numpy as np
 
 from fgrad import _compat
 from fgrad._core import NO_PARAMS, Primitive, Tracer, bindn, concrete, detach, peek
-from fgrad._rules._define import (
-    UFUNC_RULES,
-    binary,
-    dtype_of,
-    no_out,
-    non_differentiable,
-    piecewise_constant,
-    plain_values,
-    register_function,
-    shape_of,
-    unary,
-)
-from fgrad._rules.structural import astype, broadcast_to, unbroadcast
+from fgrad._rules.declare import binary, export, non_differentiable, plain_values, unary
+from fgrad._rules.helpers import dtype_of, no_out, shape_of
+from fgrad._rules.linear import astype, broadcast_to, unbroadcast
 
 _LN2 = math.log(2.0)
 _LN10 = math.log(10.0)
-
-
-def _sign(x: Any) -> Any:
-    return sign(x)
 
 
 def any_true(condition: Any) -> bool:
@@ -46,12 +31,25 @@ def any_true(condition: Any) -> bool:
 
     A value read, but of one recorded boolean: under ``fgrad.jit`` the replay
     re-checks this bit rather than the whole array.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> any_true(np.array([False, True])), any_true(np.array([False]))
+    (True, False)
     """
     return bool(concrete(_any(condition)))
 
 
-def _mask(condition: Any, like: Any) -> Any:
-    """A 0/1 array of ``like``'s float dtype from a boolean ``condition``."""
+def mask(condition: Any, like: Any) -> Any:
+    """A 0/1 array from a boolean ``condition``, of ``like``'s float dtype (else float64).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> mask(np.array([True, False]), np.float32(1.0))
+    array([1., 0.], dtype=float32)
+    """
     dtype = dtype_of(like)
     if not np.issubdtype(dtype, np.inexact):
         dtype = np.dtype(np.float64)
@@ -93,8 +91,8 @@ divide = binary(
     lambda g, ans, x, y: unbroadcast(-g * ans / y, shape_of(y)),
     "``g / y`` and ``-g * x / y**2``.",
     traced_impl=operator.truediv,
+    aliases=("true_divide",),
 )
-true_divide = divide
 
 
 def _power_vjp_x(g: Any, ans: Any, x: Any, y: Any) -> Any:
@@ -145,8 +143,8 @@ mod = binary(
     lambda g, ans, x, y: unbroadcast(g, shape_of(x)),
     _mod_vjp_y,
     "``g`` and ``-g * floor(x / y)`` (away from the jumps).",
+    aliases=("remainder",),
 )
-remainder = mod
 negative = unary("negative", np.negative, lambda g, ans, x: -g, "``-g``.")
 positive = unary("positive", np.positive, lambda g, ans, x: g, "``g``.")
 reciprocal = unary("reciprocal", np.reciprocal, lambda g, ans, x: -g * ans * ans, "``-g / x**2``.")
@@ -162,11 +160,10 @@ cbrt = unary("cbrt", np.cbrt, lambda g, ans, x: g / (3 * ans * ans), "``g / (3 *
 absolute = unary(
     "absolute",
     np.absolute,
-    lambda g, ans, x: g * _mask(_sign(detach(x)), g),
+    lambda g, ans, x: g * mask(sign(detach(x)), g),
     "``g * sign(x)`` (zero at 0).",
+    aliases=("abs", "fabs"),
 )
-abs = absolute  # noqa: A001
-fabs = absolute
 
 # --- exponentials and logarithms ----------------------------------------------------
 
@@ -241,10 +238,20 @@ arccosh = unary(
 arctanh = unary(
     "arctanh", np.arctanh, lambda g, ans, x: g / (1 - x * x), "``g / (1 - x**2)``.", _UNIT
 )
-deg2rad = unary("deg2rad", np.deg2rad, lambda g, ans, x: g * (math.pi / 180), "``g * pi / 180``.")
-rad2deg = unary("rad2deg", np.rad2deg, lambda g, ans, x: g * (180 / math.pi), "``g * 180 / pi``.")
-radians = deg2rad
-degrees = rad2deg
+deg2rad = unary(
+    "deg2rad",
+    np.deg2rad,
+    lambda g, ans, x: g * (math.pi / 180),
+    "``g * pi / 180``.",
+    aliases=("radians",),
+)
+rad2deg = unary(
+    "rad2deg",
+    np.rad2deg,
+    lambda g, ans, x: g * (180 / math.pi),
+    "``g * 180 / pi``.",
+    aliases=("degrees",),
+)
 sinc = unary(
     "sinc",
     np.sinc,
@@ -282,20 +289,31 @@ def _select_vjp(pick_x: bool) -> Any:
     def vjp(g: Any, ans: Any, x: Any, y: Any) -> Any:
         xv, yv, av = detach(x), detach(y), detach(ans)
         mine, other = (xv, yv) if pick_x else (yv, xv)
-        share = _mask(equal(mine, av), g) / (1 + _mask(equal(mine, other), g))
+        share = mask(equal(mine, av), g) / (1 + mask(equal(mine, other), g))
         return unbroadcast(g * share, shape_of(x if pick_x else y))
 
     return vjp
 
 
 _TIES = "``g`` to the argument that was selected, split equally on ties."
-_TIES_SAMPLE = "np.array([[0.5], [1.5]]), np.array([0.7, 1.1, 2.0])"
 maximum = binary("maximum", np.maximum, _select_vjp(True), _select_vjp(False), _TIES)
 minimum = binary("minimum", np.minimum, _select_vjp(True), _select_vjp(False), _TIES)
 fmax = binary("fmax", np.fmax, _select_vjp(True), _select_vjp(False), _TIES + " NaNs ignored.")
 fmin = binary("fmin", np.fmin, _select_vjp(True), _select_vjp(False), _TIES + " NaNs ignored.")
 
 
+def _where_vjp_x(g: Any, ans: Any, condition: Any, x: Any, y: Any) -> Any:
+    return unbroadcast(g * mask(condition, g), shape_of(x))
+
+
+def _where_vjp_y(g: Any, ans: Any, condition: Any, x: Any, y: Any) -> Any:
+    return unbroadcast(g * mask(logical_not(condition), g), shape_of(y))
+
+
+_WHERE = Primitive("where", np.where, (None, _where_vjp_x, _where_vjp_y))
+
+
+@export("where")
 def where(condition: Any, x: Any = None, y: Any = None) -> Any:
     """Differentiable ``numpy.where(condition, x, y)``; ``condition`` carries no gradient.
 
@@ -316,28 +334,12 @@ def where(condition: Any, x: Any = None, y: Any = None) -> Any:
         return np.where(concrete(condition))
     if x is None or y is None:
         raise ValueError("where: either both or neither of x and y should be given")
-    return _where3(condition, x, y)
-
-
-def _where_vjp_x(g: Any, ans: Any, condition: Any, x: Any, y: Any) -> Any:
-    return unbroadcast(g * _mask(condition, g), shape_of(x))
-
-
-def _where_vjp_y(g: Any, ans: Any, condition: Any, x: Any, y: Any) -> Any:
-    return unbroadcast(g * _mask(logical_not(condition), g), shape_of(y))
-
-
-_WHERE = Primitive("where", np.where, (None, _where_vjp_x, _where_vjp_y))
-
-
-def _where3(condition: Any, x: Any, y: Any) -> Any:
     if condition.__class__ is Tracer or x.__class__ is Tracer or y.__class__ is Tracer:
         return bindn(_WHERE, (condition, x, y), NO_PARAMS)
     return np.where(condition, x, y)
 
 
-
-
+@export("clip")
 def clip(
     a: Any,
     a_min: Any = None,
@@ -386,6 +388,7 @@ def clip(
 # --- non-finite values, real and complex parts, copies, select ------------------------
 
 
+@export("nan_to_num")
 def nan_to_num(
     x: Any, copy: bool = True, nan: Any = 0.0, posinf: Any = None, neginf: Any = None
 ) -> Any:
@@ -404,7 +407,7 @@ def nan_to_num(
     >>> fgrad.grad(f)(np.array([1.5, np.inf, np.nan]))
     array([3., 0., 0.])
     """
-    if not builtins.any(v.__class__ is Tracer for v in (x, nan, posinf, neginf)):
+    if not any(v.__class__ is Tracer for v in (x, nan, posinf, neginf)):
         return np.nan_to_num(x, copy=copy, nan=nan, posinf=posinf, neginf=neginf)
     dtype = dtype_of(x)
     if not np.issubdtype(dtype, np.inexact):
@@ -425,6 +428,7 @@ def _real_only(x: Any, name: str) -> None:
         )
 
 
+@export("real")
 def real(val: Any) -> Any:
     """Differentiable ``numpy.real``: the array itself for real input.
 
@@ -445,6 +449,7 @@ def real(val: Any) -> Any:
     return val
 
 
+@export("imag", differentiability="piecewise_constant", sample="np.array([1.0, -2.0])")
 def imag(val: Any) -> Any:
     """``numpy.imag``: zeros of the input's shape and dtype for a real (traced) array.
 
@@ -465,6 +470,7 @@ def imag(val: Any) -> Any:
     return np.zeros(shape_of(val), dtype=dtype_of(val))
 
 
+@export("conjugate", aliases=("conj",))
 def conjugate(x: Any) -> Any:
     """Differentiable ``numpy.conjugate`` (also ``conj``): the array itself for real input.
 
@@ -485,9 +491,7 @@ def conjugate(x: Any) -> Any:
     return x
 
 
-conj = conjugate
-
-
+@export("copy")
 def copy(a: Any, order: str = "K", subok: bool = False) -> Any:
     """Differentiable ``numpy.copy``; a traced array is returned as is (tracers are immutable).
 
@@ -506,6 +510,7 @@ def copy(a: Any, order: str = "K", subok: bool = False) -> Any:
     return a
 
 
+@export("select")
 def select(condlist: Any, choicelist: Any, default: Any = 0) -> Any:
     """Differentiable ``numpy.select``; the conditions carry no gradient.
 
@@ -526,8 +531,8 @@ def select(condlist: Any, choicelist: Any, default: Any = 0) -> Any:
     condlist, choicelist = list(condlist), list(choicelist)
     traced = (
         default.__class__ is Tracer
-        or builtins.any(c.__class__ is Tracer for c in choicelist)
-        or builtins.any(c.__class__ is Tracer for c in condlist)
+        or any(c.__class__ is Tracer for c in choicelist)
+        or any(c.__class__ is Tracer for c in condlist)
     )
     if not traced:
         return np.select(condlist, choicelist, default)
@@ -546,15 +551,13 @@ def select(condlist: Any, choicelist: Any, default: Any = 0) -> Any:
 
 # --- no gradient ------------------------------------------------------------------
 
-sign = non_differentiable(np.sign)
+sign: Callable[..., Any] = non_differentiable(np.sign)
 floor = non_differentiable(np.floor)
 ceil = non_differentiable(np.ceil)
 trunc = non_differentiable(np.trunc)
 rint = non_differentiable(np.rint)
-fix = non_differentiable(_compat.fix, "fix")
-register_function(np.fix, fix)
-round = non_differentiable(np.round)  # noqa: A001
-around = round
+fix = non_differentiable(_compat.fix, "fix", reference="np.trunc")
+round = non_differentiable(np.round, aliases=("around",))  # noqa: A001
 floor_divide = non_differentiable(np.floor_divide, sample="np.array([5.0, -7.0]), 2.0")
 greater = non_differentiable(np.greater, sample="np.array([1.0, 2.0]), 1.5")
 greater_equal = non_differentiable(np.greater_equal, sample="np.array([1.0, 2.0]), 1.5")
@@ -576,9 +579,9 @@ invert = non_differentiable(np.invert, sample="np.array([True, False])")
 isinf = non_differentiable(np.isinf)
 isfinite = non_differentiable(np.isfinite)
 signbit = non_differentiable(np.signbit)
-piecewise_constant(imag, "imag", np.imag, "np.array([1.0, -2.0])")
 
 
+@export("heaviside")
 def heaviside(x1: Any, x2: Any) -> Any:
     """Differentiable ``numpy.heaviside``: 0 where ``x1 < 0``, ``x2`` where ``x1 == 0``, 1 where
     ``x1 > 0``.
@@ -604,25 +607,7 @@ def heaviside(x1: Any, x2: Any) -> Any:
     return astype(out, dtype) if dtype_of(out) != dtype else out
 
 
-UFUNC_RULES[np.heaviside] = heaviside
-
-_DISPATCH: list[tuple[Callable[..., Any], Callable[..., Any]]] = [
-    (np.where, where),
-    (np.clip, clip),
-    (np.nan_to_num, nan_to_num),
-    (np.real, real),
-    (np.imag, imag),
-    (np.conjugate, conjugate),
-    (np.copy, copy),
-    (np.select, select),
-    (np.around, round),
-    (np.sinc, sinc),
-]
-for _np_fn, _fn in _DISPATCH:
-    register_function(_np_fn, _fn)
-
 __all__ = [
-    "abs",
     "absolute",
     "add",
     "arccos",
@@ -632,26 +617,22 @@ __all__ = [
     "arctan",
     "arctan2",
     "arctanh",
-    "around",
     "cbrt",
     "ceil",
     "bitwise_and",
     "bitwise_or",
     "bitwise_xor",
     "clip",
-    "conj",
     "conjugate",
     "copy",
     "cos",
     "cosh",
     "deg2rad",
-    "degrees",
     "divide",
     "equal",
     "exp",
     "exp2",
     "expm1",
-    "fabs",
     "fix",
     "floor",
     "floor_divide",
@@ -688,10 +669,8 @@ __all__ = [
     "positive",
     "power",
     "rad2deg",
-    "radians",
     "real",
     "reciprocal",
-    "remainder",
     "rint",
     "round",
     "select",
@@ -705,7 +684,6 @@ __all__ = [
     "subtract",
     "tan",
     "tanh",
-    "true_divide",
     "trunc",
     "where",
 ]

@@ -1,307 +1,77 @@
-"""Products and linear algebra: matmul, dot, tensordot, einsum and ``numpy.linalg``."""
+"""``numpy.linalg``: inverses, determinants, solves, decompositions and norms."""
 
 from __future__ import annotations
 
 import builtins
 import operator
-import string
 from collections import namedtuple
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from fgrad import _compat
-from fgrad._core import NO_PARAMS, Primitive, Tracer, bind1, bind2, bindn, concrete, detach
-from fgrad._rules._define import (
-    document,
-    dtype_of,
-    ndim_of,
-    non_differentiable,
-    normalize_axes,
-    plain_values,
-    register_function,
-    shape_of,
-)
-from fgrad._rules.elementwise import absolute, equal, multiply, power, sqrt, where
+from fgrad._core import Primitive, Tracer, concrete, detach
+from fgrad._rules.calculus import cross
+from fgrad._rules.declare import export, non_differentiable, plain_values
+from fgrad._rules.elementwise import absolute, equal, power, sqrt, where
+from fgrad._rules.helpers import dtype_of, ndim_of, no_out, normalize_axes, shape_of
+from fgrad._rules.linear import SUM, TRANSPOSE, astype, getitem, reshape, unbroadcast
+from fgrad._rules.products import dot, matmul, mT, outer
 from fgrad._rules.reductions import max, min
-from fgrad._rules.structural import (
-    _sum_fn,
-    _transpose_fn,
-    astype,
-    broadcast_to,
-    expand_dims,
-    getitem,
-    reshape,
-    swapaxes,
-    unbroadcast,
-)
+from fgrad._rules.shape import diagonal, expand_dims, trace
 
 # NumPy's stubs want Literal flags and arrays; here arguments are checked by NumPy.
 _np_linalg: Any = np.linalg
 
 
-def _mT(x: Any) -> Any:
-    return swapaxes(x, -1, -2)
-
-
-# --- matmul -------------------------------------------------------------------------
-
-
-def _matmul_vjp_a(g: Any, ans: Any, a: Any, b: Any) -> Any:
-    an, bn = ndim_of(a), ndim_of(b)
-    if an == 2 and bn == 2:
-        return matmul(g, _transpose_fn(b, (1, 0)))
-    if bn == 1:
-        if an == 1:
-            return g * b
-        return unbroadcast(expand_dims(g, -1) * b, shape_of(a))
-    if an == 1:
-        return unbroadcast(getitem(matmul(b, expand_dims(g, -1)), (Ellipsis, 0)), shape_of(a))
-    return unbroadcast(matmul(g, _mT(b)), shape_of(a))
-
-
-def _matmul_vjp_b(g: Any, ans: Any, a: Any, b: Any) -> Any:
-    an, bn = ndim_of(a), ndim_of(b)
-    if an == 2 and bn == 2:
-        return matmul(_transpose_fn(a, (1, 0)), g)
-    if an == 1:
-        if bn == 1:
-            return g * a
-        return unbroadcast(expand_dims(a, -1) * expand_dims(g, -2), shape_of(b))
-    if bn == 1:
-        return unbroadcast(getitem(matmul(_mT(a), expand_dims(g, -1)), (Ellipsis, 0)), shape_of(b))
-    return unbroadcast(matmul(_mT(a), g), shape_of(b))
-
-
-_MATMUL = Primitive("matmul", np.matmul, (_matmul_vjp_a, _matmul_vjp_b))
-
-
-def matmul(x1: Any, x2: Any) -> Any:
-    if x1.__class__ is Tracer or x2.__class__ is Tracer:
-        return bind2(_MATMUL, x1, x2, NO_PARAMS)
-    return np.matmul(x1, x2)
-
-
-
-# --- tensordot ------------------------------------------------------------------------
-
-
-def _tensordot_axes(axes: Any, a_nd: int, b_nd: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    if np.ndim(axes) == 0:
-        n = int(axes)
-        return tuple(range(a_nd - n, a_nd)), tuple(range(n))
-    a_axes, b_axes = axes
-    a_axes = tuple(int(i) % a_nd for i in np.atleast_1d(a_axes))
-    b_axes = tuple(int(i) % b_nd for i in np.atleast_1d(b_axes))
-    if len(a_axes) != len(b_axes):
-        raise ValueError(f"tensordot: axes {axes!r} pair up different numbers of axes")
-    return a_axes, b_axes
-
-
-def _tensordot_vjp_a(g: Any, ans: Any, a: Any, b: Any, axes: Any) -> Any:
-    a_axes, b_axes = axes
-    a_nd, b_nd = ndim_of(a), ndim_of(b)
-    a_free = [i for i in range(a_nd) if i not in a_axes]
-    b_free = [i for i in range(b_nd) if i not in b_axes]
-    g_b_dims = tuple(range(len(a_free), len(a_free) + len(b_free)))
-    out = _tensordot_fn(g, b, (g_b_dims, tuple(b_free)))
-    # ``out`` has a's free axes, then b's contracted axes in ascending order of b's axes;
-    # label each with the axis of ``a`` it was paired with.
-    paired = [a_axes[b_axes.index(j)] for j in sorted(b_axes)]
-    return _transpose_fn(out, tuple(np.argsort(a_free + paired)))
-
-
-def _tensordot_vjp_b(g: Any, ans: Any, a: Any, b: Any, axes: Any) -> Any:
-    a_axes, b_axes = axes
-    a_nd, b_nd = ndim_of(a), ndim_of(b)
-    a_free = [i for i in range(a_nd) if i not in a_axes]
-    b_free = [i for i in range(b_nd) if i not in b_axes]
-    out = _tensordot_fn(a, g, (tuple(a_free), tuple(range(len(a_free)))))
-    # ``out`` has a's contracted axes in ascending order of a's axes, then b's free axes.
-    paired = [b_axes[a_axes.index(i)] for i in sorted(a_axes)]
-    return _transpose_fn(out, tuple(np.argsort(paired + b_free)))
-
-
-def _tensordot_impl(a: Any, b: Any, axes: Any) -> Any:
-    return np.tensordot(a, b, axes)
-
-
-_TENSORDOT = Primitive("tensordot", _tensordot_impl, (_tensordot_vjp_a, _tensordot_vjp_b))
-
-
-def _tensordot_fn(a: Any, b: Any, axes: Any) -> Any:
-    if a.__class__ is Tracer or b.__class__ is Tracer:
-        return bind2(_TENSORDOT, a, b, {"axes": axes})
-    return np.tensordot(a, b, axes)
-
-
-
-
-def tensordot(a: Any, b: Any, axes: Any = 2) -> Any:
-    if a.__class__ is not Tracer and b.__class__ is not Tracer:
-        return np.tensordot(a, b, axes)
-    return _tensordot_fn(a, b, _tensordot_axes(axes, ndim_of(a), ndim_of(b)))
-
-
-def dot(a: Any, b: Any, out: Any = None) -> Any:
-    if out is not None:
-        raise TypeError("fgrad.numpy.dot does not take out= (in-place assignment has no gradient)")
-    if a.__class__ is not Tracer and b.__class__ is not Tracer:
-        return np.dot(a, b)
-    an, bn = ndim_of(a), ndim_of(b)
-    if an == 0 or bn == 0:
-        return multiply(a, b)
-    if bn <= 2:
-        return matmul(a, b)
-    return _tensordot_fn(a, b, ((an - 1,), (bn - 2,)))
-
-
-def inner(a: Any, b: Any) -> Any:
-    if a.__class__ is not Tracer and b.__class__ is not Tracer:
-        return np.inner(a, b)
-    an, bn = ndim_of(a), ndim_of(b)
-    if an == 0 or bn == 0:
-        return multiply(a, b)
-    return _tensordot_fn(a, b, ((an - 1,), (bn - 1,)))
-
-
-def outer(a: Any, b: Any) -> Any:
-    if a.__class__ is not Tracer and b.__class__ is not Tracer:
-        return np.outer(a, b)
-    return reshape(a, (-1, 1)) * reshape(b, (1, -1))
-
-
-def vdot(a: Any, b: Any) -> Any:
-    if a.__class__ is not Tracer and b.__class__ is not Tracer:
-        return np.vdot(a, b)
-    return _sum_fn(reshape(a, (-1,)) * reshape(b, (-1,)), (0,), False)
-
-
-def kron(a: Any, b: Any) -> Any:
-    if a.__class__ is not Tracer and b.__class__ is not Tracer:
-        return np.kron(a, b)
-    a_shape, b_shape = shape_of(a), shape_of(b)
-    nd = builtins.max(len(a_shape), len(b_shape))
-    a_shape = (1,) * (nd - len(a_shape)) + a_shape
-    b_shape = (1,) * (nd - len(b_shape)) + b_shape
-    a_spread = reshape(a, tuple(v for d in a_shape for v in (d, 1)))
-    b_spread = reshape(b, tuple(v for d in b_shape for v in (1, d)))
-    return reshape(a_spread * b_spread, tuple(p * q for p, q in zip(a_shape, b_shape)))
-
-
-# --- einsum ---------------------------------------------------------------------------
-
-
-def _explicit_einsum(subscripts: str, shapes: Sequence[tuple[int, ...]]) -> str:
-    spec = subscripts.replace(" ", "")
-    inputs, arrow, output = spec.partition("->")
-    in_subs = inputs.split(",")
-    if len(in_subs) != len(shapes):
-        raise ValueError(f"einsum: {subscripts!r} names {len(in_subs)} operands, got {len(shapes)}")
-    unused = [c for c in string.ascii_letters if c not in spec]
-    widths = [len(shape) - (len(s) - 3) if "..." in s else 0 for s, shape in zip(in_subs, shapes)]
-    ell = "".join(unused[: builtins.max(widths, default=0)])
-    in_subs = [s.replace("...", ell[len(ell) - w :] if w else "") for s, w in zip(in_subs, widths)]
-    if arrow:
-        output = output.replace("...", ell)
-    else:
-        letters = "".join(in_subs)
-        output = ell + "".join(
-            sorted(c for c in set(letters) if letters.count(c) == 1 and c not in ell)
-        )
-    return ",".join(in_subs) + "->" + output
-
-
-def _einsum_impl(*operands: Any, spec: str) -> Any:
-    return np.einsum(spec, *operands)
-
-
-def _einsum_vjp(
-    g: Any, ans: Any, operands: tuple[Any, ...], params: dict[str, Any], argnums: Sequence[int]
-) -> list[Any]:
-    inputs, output = params["spec"].split("->")
-    in_subs = inputs.split(",")
-    cts = []
-    for k in argnums:
-        target = in_subs[k]
-        if len(set(target)) != len(target):
-            raise TypeError(
-                f"fgrad.numpy.einsum has no gradient rule for an operand with a repeated "
-                f"index ({target!r} in {params['spec']!r}); take fnp.diagonal first"
-            )
-        others = [s for i, s in enumerate(in_subs) if i != k]
-        available = set(output).union(*others)
-        reduced = "".join(c for c in target if c in available)
-        other_ops = [op for i, op in enumerate(operands) if i != k]
-        ct = _einsum_fn(g, *other_ops, spec=",".join([output] + others) + "->" + reduced)
-        op_shape = shape_of(operands[k])
-        ct_shape = shape_of(ct)
-        sizes = dict(zip(reduced, ct_shape))
-        widened = tuple(sizes.get(c, 1) for c in target)
-        if widened != ct_shape:
-            ct = reshape(ct, widened)
-        squash = tuple(i for i, (n, m) in enumerate(zip(op_shape, widened)) if n == 1 and m != 1)
-        if squash:
-            ct = _sum_fn(ct, squash, True)
-        if shape_of(ct) != op_shape:
-            ct = broadcast_to(ct, op_shape)
-        cts.append(ct)
-    return cts
-
-
-_EINSUM = Primitive("einsum", _einsum_impl, vjp_joint=_einsum_vjp)
-
-
-def _einsum_fn(*operands: Any, spec: str) -> Any:
-    return bindn(_EINSUM, operands, {"spec": spec})
-
-
-
-
-def einsum(subscripts: str, *operands: Any, **kwargs: Any) -> Any:
-    if not builtins.any(op.__class__ is Tracer for op in operands):
-        return np.einsum(subscripts, *operands, **kwargs)
-    if not isinstance(subscripts, str):
-        raise TypeError("fgrad.numpy.einsum takes the subscripts-string form only")
-    if kwargs.get("out") is not None:
-        raise TypeError("fgrad.numpy.einsum does not take out= (in-place has no gradient)")
-    spec = _explicit_einsum(subscripts, [shape_of(op) for op in operands])
-    return bindn(_EINSUM, operands, {"spec": spec})
-
-
-# --- numpy.linalg --------------------------------------------------------------------------
-
-
 def _inv_vjp(g: Any, ans: Any, a: Any) -> Any:
-    return -matmul(matmul(_mT(ans), g), _mT(ans))
+    return -matmul(matmul(mT(ans), g), mT(ans))
 
 
 _INV = Primitive("linalg.inv", np.linalg.inv, (_inv_vjp,))
 
 
+@export("linalg.inv")
 def inv(a: Any) -> Any:
-    if a.__class__ is Tracer:
-        return bind1(_INV, a, {})
-    return np.linalg.inv(a)
+    """Differentiable ``numpy.linalg.inv``, batched over leading axes.
 
+    Gradient: ``-inv(a).T @ g @ inv(a).T``.
 
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> import fgrad.numpy as fnp
+    >>> a = np.array([[2.0, 0.5, 0.1], [0.3, 1.5, -0.2], [0.1, 0.4, 1.8]])
+    >>> fgrad.check_grads(fnp.linalg.inv, (a,))
+    """
+    return _INV(a)
 
 
 def _det_vjp(g: Any, ans: Any, a: Any) -> Any:
     scale = expand_dims(expand_dims(g * ans, -1), -1)
-    return scale * _mT(inv(a))
+    return scale * mT(inv(a))
 
 
 _DET = Primitive("linalg.det", np.linalg.det, (_det_vjp,))
 
 
+@export("linalg.det")
 def det(a: Any) -> Any:
-    if a.__class__ is Tracer:
-        return bind1(_DET, a, {})
-    return np.linalg.det(a)
+    """Differentiable ``numpy.linalg.det``, batched over leading axes.
 
+    Gradient: ``g * det(a) * inv(a).T``.
 
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> import fgrad.numpy as fnp
+    >>> a = np.array([[2.0, 0.5, 0.1], [0.3, 1.5, -0.2], [0.1, 0.4, 1.8]])
+    >>> fgrad.check_grads(fnp.linalg.det, (a,))
+    """
+    return _DET(a)
 
 
 def _logabsdet_impl(a: Any) -> Any:
@@ -309,18 +79,10 @@ def _logabsdet_impl(a: Any) -> Any:
 
 
 def _logabsdet_vjp(g: Any, ans: Any, a: Any) -> Any:
-    return expand_dims(expand_dims(g, -1), -1) * _mT(inv(a))
+    return expand_dims(expand_dims(g, -1), -1) * mT(inv(a))
 
 
 _LOGABSDET = Primitive("linalg.slogdet", _logabsdet_impl, (_logabsdet_vjp,))
-
-
-def _logabsdet(a: Any) -> Any:
-    if a.__class__ is Tracer:
-        return bind1(_LOGABSDET, a, {})
-    return _logabsdet_impl(a)
-
-
 
 
 def _slogdet_sign_impl(a: Any) -> Any:
@@ -332,11 +94,25 @@ _slogdet_sign = plain_values(_slogdet_sign_impl, "slogdet_sign")
 SlogdetResult = namedtuple("SlogdetResult", ["sign", "logabsdet"])
 
 
+@export("linalg.slogdet")
 def slogdet(a: Any) -> Any:
+    """Differentiable ``numpy.linalg.slogdet``: ``SlogdetResult(sign, logabsdet)``.
+
+    Only ``logabsdet`` carries a gradient; ``sign`` is piecewise constant.
+
+    Gradient: ``g * inv(a).T``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> import fgrad.numpy as fnp
+    >>> a = np.array([[2.0, 0.5, 0.1], [0.3, 1.5, -0.2], [0.1, 0.4, 1.8]])
+    >>> fgrad.check_grads(lambda a: fnp.linalg.slogdet(a).logabsdet, (a,))
+    """
     if a.__class__ is not Tracer:
         return np.linalg.slogdet(a)
-    sign = _slogdet_sign(detach(a))
-    return SlogdetResult(sign, _logabsdet(a))
+    return SlogdetResult(_slogdet_sign(detach(a)), _LOGABSDET(a))
 
 
 def _solve_transposed(a: Any, b: Any, g: Any) -> Any:
@@ -346,15 +122,15 @@ def _solve_transposed(a: Any, b: Any, g: Any) -> Any:
     batch axes too, and ``solve`` would read a 2-D-or-more ``g`` as matrices.
     """
     if ndim_of(b) == 1 and ndim_of(g) > 1:
-        return getitem(solve(_mT(a), expand_dims(g, -1)), (Ellipsis, 0))
-    return solve(_mT(a), g)
+        return getitem(solve(mT(a), expand_dims(g, -1)), (Ellipsis, 0))
+    return solve(mT(a), g)
 
 
 def _solve_vjp_a(g: Any, ans: Any, a: Any, b: Any) -> Any:
     gb = _solve_transposed(a, b, g)
     if ndim_of(b) == 1:
         return -unbroadcast(expand_dims(gb, -1) * expand_dims(ans, -2), shape_of(a))
-    return -unbroadcast(matmul(gb, _mT(ans)), shape_of(a))
+    return -unbroadcast(matmul(gb, mT(ans)), shape_of(a))
 
 
 def _solve_vjp_b(g: Any, ans: Any, a: Any, b: Any) -> Any:
@@ -364,41 +140,82 @@ def _solve_vjp_b(g: Any, ans: Any, a: Any, b: Any) -> Any:
 _SOLVE = Primitive("linalg.solve", _compat.solve, (_solve_vjp_a, _solve_vjp_b))
 
 
+@export("linalg.solve")
 def solve(a: Any, b: Any) -> Any:
-    if a.__class__ is Tracer or b.__class__ is Tracer:
-        return bind2(_SOLVE, a, b, {})
-    return _compat.solve(a, b)
+    """Differentiable ``numpy.linalg.solve``: ``x`` with ``a @ x = b``, batched.
 
+    ``b`` is a vector when 1-D, else a stack of matrices (NumPy 2's rule, also on
+    NumPy 1.26).
 
+    Gradient: ``-solve(a.T, g) @ x.T`` and ``solve(a.T, g)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> import fgrad.numpy as fnp
+    >>> a = np.array([[2.0, 0.5, 0.1], [0.3, 1.5, -0.2], [0.1, 0.4, 1.8]])
+    >>> b = np.array([[0.3, -1.2], [2.0, 0.7], [0.5, -0.4]])
+    >>> fgrad.check_grads(fnp.linalg.solve, (a, b))
+    """
+    return _SOLVE(a, b)
 
 
 def _cholesky_vjp(g: Any, ans: Any, a: Any) -> Any:
     n = shape_of(ans)[-1]
     halve_diagonal = np.tril(np.ones((n, n))) / (1.0 + np.eye(n))
-    phi = matmul(_mT(ans), g) * halve_diagonal.astype(dtype_of(g))
-    inner_solve = _mT(solve(_mT(ans), _mT(phi)))
-    s = solve(_mT(ans), inner_solve)
-    return (s + _mT(s)) * 0.5
+    phi = matmul(mT(ans), g) * halve_diagonal.astype(dtype_of(g))
+    inner_solve = mT(solve(mT(ans), mT(phi)))
+    s = solve(mT(ans), inner_solve)
+    return (s + mT(s)) * 0.5
 
 
 _CHOLESKY = Primitive("linalg.cholesky", np.linalg.cholesky, (_cholesky_vjp,))
 
 
+@export("linalg.cholesky")
 def cholesky(a: Any) -> Any:
-    if a.__class__ is Tracer:
-        return bind1(_CHOLESKY, a, {})
-    return np.linalg.cholesky(a)
+    """Differentiable ``numpy.linalg.cholesky``: the lower factor ``L`` of ``a = L @ L.T``.
+
+    Gradient: the symmetric rule of Murray (2016),
+    ``sym(L^-T Phi(L.T g) L^-1)`` with ``Phi`` the lower triangle with a halved diagonal.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> import fgrad.numpy as fnp
+    >>> a = np.array([[2.0, 0.5, 0.1], [0.3, 1.5, -0.2], [0.1, 0.4, 1.8]])
+    >>> fgrad.check_grads(lambda a: fnp.linalg.cholesky(a @ a.T), (a,))
+    """
+    return _CHOLESKY(a)
 
 
-
-
+@export("linalg.norm")
 def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Any:
+    """Differentiable ``numpy.linalg.norm``.
+
+    Every vector ``ord``; matrix ``ord`` ``'fro'``, 1, -1, ``inf``, ``-inf``, and 2, -2,
+    ``'nuc'`` through the singular values.
+
+    Gradient: through its composition (sums, powers, ``max``/``min`` of absolute values,
+    :func:`svdvals`); ``ord=0`` counts nonzeros and carries no gradient.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> import fgrad.numpy as fnp
+    >>> x = np.array([[0.3, -1.2], [2.0, 0.7], [0.5, -0.4]])
+    >>> fgrad.check_grads(lambda x: fnp.linalg.norm(x, 1, axis=0), (x,))
+    >>> fgrad.check_grads(lambda x: fnp.linalg.norm(x, "nuc"), (x,))
+    """
     if x.__class__ is not Tracer:
         return np.linalg.norm(x, ord=ord, axis=axis, keepdims=keepdims)
     nd = x.ndim
     if axis is None and ord is None:
         axes = tuple(range(nd))
-        return sqrt(_sum_fn(x * x, axes, keepdims))
+        return sqrt(SUM(x * x, axis=axes, keepdims=keepdims))
     if axis is None:
         axes = tuple(range(nd))
     elif np.ndim(axis) == 0:
@@ -414,7 +231,7 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> A
 
 def _vector_norm(x: Any, ord: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
     if ord is None or ord == 2:
-        return sqrt(_sum_fn(x * x, axes, keepdims))
+        return sqrt(SUM(x * x, axis=axes, keepdims=keepdims))
     if ord == np.inf:
         return max(absolute(x), axes, keepdims=keepdims)
     if ord == -np.inf:
@@ -422,31 +239,28 @@ def _vector_norm(x: Any, ord: Any, axes: tuple[int, ...], keepdims: bool) -> Any
     if ord == 0:
         return np.sum(concrete(x) != 0, axis=axes, keepdims=keepdims).astype(dtype_of(x))
     if ord == 1:
-        return _sum_fn(absolute(x), axes, keepdims)
-    return power(_sum_fn(power(absolute(x), ord), axes, keepdims), 1.0 / ord)
-
-
-def _axes_last(ndim: int, axes: tuple[int, ...]) -> tuple[int, ...]:
-    return tuple(i for i in range(ndim) if i not in axes) + axes
+        return SUM(absolute(x), axis=axes, keepdims=keepdims)
+    return power(SUM(power(absolute(x), ord), axis=axes, keepdims=keepdims), 1.0 / ord)
 
 
 def _matrix_norm(x: Any, ord: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
     row, col = axes
     if ord is None or ord == "fro":
-        return sqrt(_sum_fn(x * x, tuple(sorted(axes)), keepdims))
+        return sqrt(SUM(x * x, axis=tuple(sorted(axes)), keepdims=keepdims))
     if ord in (1, -1):
-        sums = _sum_fn(absolute(x), (row,), True)
+        sums = SUM(absolute(x), axis=(row,), keepdims=True)
         pick = max if ord == 1 else min
         out = pick(sums, col, keepdims=True)
     elif ord in (np.inf, -np.inf):
-        sums = _sum_fn(absolute(x), (col,), True)
+        sums = SUM(absolute(x), axis=(col,), keepdims=True)
         pick = max if ord == np.inf else min
         out = pick(sums, row, keepdims=True)
     elif ord in (2, -2, "nuc"):
-        s = svdvals(_transpose_fn(x, _axes_last(ndim_of(x), axes)))
+        others = tuple(i for i in range(ndim_of(x)) if i not in axes)
+        s = svdvals(TRANSPOSE(x, axes=others + axes))
         last = (ndim_of(s) - 1,)
         if ord == "nuc":
-            out = _sum_fn(s, last, False)
+            out = SUM(s, axis=last, keepdims=False)
         else:
             out = (max if ord == 2 else min)(s, last, keepdims=False)
         if keepdims:
@@ -493,7 +307,7 @@ def _one_triangle(m: Any, uplo: str) -> Any:
     dtype = dtype_of(m)
     ones = np.ones((n, n), dtype=dtype)
     strict = np.tril(ones, -1) if uplo == "L" else np.triu(ones, 1)
-    return m * np.eye(n, dtype=dtype) + (m + _mT(m)) * strict
+    return m * np.eye(n, dtype=dtype) + (m + mT(m)) * strict
 
 
 def _lower_symmetric(a: Any) -> Any:
@@ -502,7 +316,7 @@ def _lower_symmetric(a: Any) -> Any:
     dtype = dtype_of(a)
     strict = np.tril(np.ones((n, n), dtype=dtype), -1)
     lower = a * strict
-    return lower + _mT(lower) + a * np.eye(n, dtype=dtype)
+    return lower + mT(lower) + a * np.eye(n, dtype=dtype)
 
 
 # --- eigh, eigvalsh ---------------------------------------------------------------------
@@ -523,7 +337,7 @@ def _eigh_parts(packed: Any) -> tuple[Any, Any]:
 def _eigh_vjp(g: Any, ans: Any, a: Any, UPLO: str) -> Any:
     w, v = _eigh_parts(ans)
     gw, gv = _eigh_parts(g)
-    vt = _mT(v)
+    vt = mT(v)
     inner = _inverse_gaps(w) * matmul(vt, gv) + _diag_embed(gw)
     return _one_triangle(matmul(matmul(v, inner), vt), UPLO)
 
@@ -531,23 +345,10 @@ def _eigh_vjp(g: Any, ans: Any, a: Any, UPLO: str) -> Any:
 _EIGH = Primitive("linalg.eigh", _eigh_impl, (_eigh_vjp,))
 
 
-def _eigh_fn(a: Any, UPLO: str) -> Any:
-    if a.__class__ is Tracer:
-        return bind1(_EIGH, a, {"UPLO": UPLO})
-    return _eigh_impl(a, UPLO)
-
-
-
 EighResult = namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
 
 
-def _check_uplo(UPLO: str) -> str:
-    UPLO = UPLO.upper()
-    if UPLO not in ("L", "U"):
-        raise ValueError("UPLO argument must be 'L' or 'U'")
-    return UPLO
-
-
+@export("linalg.eigh")
 def eigh(a: Any, UPLO: str = "L") -> Any:
     """Differentiable ``numpy.linalg.eigh``: eigenvalues (ascending) and eigenvectors of
     symmetric matrices, as ``EighResult(eigenvalues, eigenvectors)``.
@@ -587,11 +388,14 @@ def eigh(a: Any, UPLO: str = "L") -> Any:
     """
     if a.__class__ is not Tracer:
         return _np_linalg.eigh(a, UPLO)
-    UPLO = _check_uplo(UPLO)
-    _check_square(a, "eigh")
-    return EighResult(*_eigh_parts(bind1(_EIGH, a, {"UPLO": UPLO})))
+    UPLO = UPLO.upper()
+    if UPLO not in ("L", "U"):
+        raise ValueError("UPLO argument must be 'L' or 'U'")
+    _check_matrices(a, "eigh")
+    return EighResult(*_eigh_parts(_EIGH(a, UPLO=UPLO)))
 
 
+@export("linalg.eigvalsh")
 def eigvalsh(a: Any, UPLO: str = "L") -> Any:
     """Differentiable ``numpy.linalg.eigvalsh``: eigenvalues (ascending) of symmetric matrices.
 
@@ -616,14 +420,16 @@ def eigvalsh(a: Any, UPLO: str = "L") -> Any:
     return eigh(a, UPLO).eigenvalues
 
 
-def _check_square(a: Any, name: str) -> None:
+def _check_matrices(a: Any, name: str, square: bool = True) -> tuple[int, ...]:
+    """The shape of ``a``, checked to be (square, with ``square``) matrices as NumPy does."""
     shape = shape_of(a)
     if len(shape) < 2:
         raise np.linalg.LinAlgError(
             f"{len(shape)}-dimensional array given. Array must be at least two-dimensional"
         )
-    if shape[-1] != shape[-2]:
+    if square and shape[-1] != shape[-2]:
         raise np.linalg.LinAlgError(f"{name}: last 2 dimensions of the array must be square")
+    return shape
 
 
 # --- svd, svdvals ------------------------------------------------------------------------
@@ -650,33 +456,27 @@ def _svd_vjp(g: Any, ans: Any, a: Any, hermitian: bool) -> Any:
     u, s, vt = _svd_parts(ans, m, n)
     gu, gs, gvt = _svd_parts(g, m, n)
     f = _inverse_gaps(s * s)
-    ut_gu = matmul(_mT(u), gu)
-    vt_gv = matmul(vt, _mT(gvt))
+    ut_gu = matmul(mT(u), gu)
+    vt_gv = matmul(vt, mT(gvt))
     s_row, s_col = expand_dims(s, -2), expand_dims(s, -1)
-    core = f * (ut_gu - _mT(ut_gu)) * s_row + _diag_embed(gs) + s_col * (f * (vt_gv - _mT(vt_gv)))
+    core = f * (ut_gu - mT(ut_gu)) * s_row + _diag_embed(gs) + s_col * (f * (vt_gv - mT(vt_gv)))
     out = matmul(matmul(u, core), vt)
     if m > k or n > k:
         inv_s = expand_dims(_safe_reciprocal(s), -2)
         if m > k:  # (I - U U.T) gU S^-1 V.T
             out = out + matmul((gu - matmul(u, ut_gu)) * inv_s, vt)
         if n > k:  # U S^-1 gV.T (I - V V.T)
-            out = out + matmul(u * inv_s, gvt - matmul(_mT(vt_gv), vt))
+            out = out + matmul(u * inv_s, gvt - matmul(mT(vt_gv), vt))
     return _one_triangle(out, "L") if hermitian else out
 
 
 _SVD = Primitive("linalg.svd", _svd_impl, (_svd_vjp,))
 
 
-def _svd_fn(a: Any, hermitian: bool) -> Any:
-    if a.__class__ is Tracer:
-        return bind1(_SVD, a, {"hermitian": hermitian})
-    return _svd_impl(a, hermitian)
-
-
-
 SVDResult = namedtuple("SVDResult", ["U", "S", "Vh"])
 
 
+@export("linalg.svd")
 def svd(
     a: Any, full_matrices: bool = True, compute_uv: bool = True, hermitian: bool = False
 ) -> Any:
@@ -714,22 +514,18 @@ def svd(
     """
     if a.__class__ is not Tracer:
         return _np_linalg.svd(a, full_matrices, compute_uv, hermitian)
-    shape = shape_of(a)
-    if len(shape) < 2:
-        raise np.linalg.LinAlgError(
-            f"{len(shape)}-dimensional array given. Array must be at least two-dimensional"
-        )
-    m, n = shape[-2:]
+    m, n = _check_matrices(a, "svd", square=False)[-2:]
     if compute_uv and full_matrices and m != n:
         raise TypeError(
             "fgrad.numpy.linalg.svd has no gradient rule for full_matrices=True with a "
             f"non-square matrix ({m}x{n}): the extra singular vectors are arbitrary. "
             "Pass full_matrices=False."
         )
-    u, s, vt = _svd_parts(bind1(_SVD, a, {"hermitian": bool(hermitian)}), m, n)
+    u, s, vt = _svd_parts(_SVD(a, hermitian=bool(hermitian)), m, n)
     return SVDResult(u, s, vt) if compute_uv else s
 
 
+@export("linalg.svdvals")
 def svdvals(x: Any) -> Any:
     """Differentiable ``numpy.linalg.svdvals``: the singular values, descending.
 
@@ -764,7 +560,7 @@ def _pinv_vjp(g: Any, ans: Any, a: Any, rcond: Any, hermitian: bool, rtol: Any) 
     # Pereyra, 1973), valid where the rank is locally constant.
     if hermitian:
         a = _lower_symmetric(a)
-    p, pt, gt = ans, _mT(ans), _mT(g)
+    p, pt, gt = ans, mT(ans), mT(g)
     out = -matmul(matmul(pt, g), pt)
     right = matmul(gt, matmul(p, pt))
     out = out + right - matmul(a, matmul(p, right))
@@ -776,14 +572,7 @@ def _pinv_vjp(g: Any, ans: Any, a: Any, rcond: Any, hermitian: bool, rtol: Any) 
 _PINV = Primitive("linalg.pinv", _pinv_impl, (_pinv_vjp,))
 
 
-def _pinv_fn(a: Any, rcond: Any, hermitian: bool, rtol: Any) -> Any:
-    if a.__class__ is Tracer:
-        return bind1(_PINV, a, {"rcond": rcond, "hermitian": hermitian, "rtol": rtol})
-    return _pinv_impl(a, rcond, hermitian, rtol)
-
-
-
-
+@export("linalg.pinv")
 def pinv(a: Any, rcond: Any = None, hermitian: bool = False, *, rtol: Any = None) -> Any:
     """Differentiable ``numpy.linalg.pinv`` (``rcond``/``rtol``, ``hermitian``).
 
@@ -802,16 +591,14 @@ def pinv(a: Any, rcond: Any = None, hermitian: bool = False, *, rtol: Any = None
     """
     if a.__class__ is not Tracer:
         return _pinv_impl(a, rcond, hermitian, rtol)
-    if ndim_of(a) < 2:
-        raise np.linalg.LinAlgError(
-            f"{ndim_of(a)}-dimensional array given. Array must be at least two-dimensional"
-        )
-    return bind1(_PINV, a, {"rcond": rcond, "hermitian": bool(hermitian), "rtol": rtol})
+    _check_matrices(a, "pinv", square=False)
+    return _PINV(a, rcond=rcond, hermitian=bool(hermitian), rtol=rtol)
 
 
 # --- matrix_power, multi_dot, cond, matrix_rank -------------------------------------------
 
 
+@export("linalg.matrix_power")
 def matrix_power(a: Any, n: int) -> Any:
     """Differentiable ``numpy.linalg.matrix_power``: repeated ``matmul`` (``inv`` first
     for negative ``n``), in NumPy's order of products.
@@ -831,7 +618,7 @@ def matrix_power(a: Any, n: int) -> Any:
     if a.__class__ is not Tracer:
         return np.linalg.matrix_power(a, n)
     n = operator.index(n)
-    _check_square(a, "matrix_power")
+    _check_matrices(a, "matrix_power")
     if n == 0:
         out = np.empty(shape_of(a), dtype=dtype_of(a))
         out[...] = np.eye(shape_of(a)[-1], dtype=dtype_of(a))
@@ -879,6 +666,7 @@ def _chain_product(arrays: list[Any], split: np.ndarray, i: int, j: int) -> Any:
     return matmul(_chain_product(arrays, split, i, k), _chain_product(arrays, split, k + 1, j))
 
 
+@export("linalg.multi_dot")
 def multi_dot(arrays: Sequence[Any], *, out: Any = None) -> Any:
     """Differentiable ``numpy.linalg.multi_dot``: a chain of ``dot`` products in the
     cheapest order (the first and last arrays may be 1-D).
@@ -896,10 +684,7 @@ def multi_dot(arrays: Sequence[Any], *, out: Any = None) -> Any:
     arrays = list(arrays)
     if not builtins.any(x.__class__ is Tracer for x in arrays):
         return np.linalg.multi_dot(arrays, out=out)
-    if out is not None:
-        raise TypeError(
-            "fgrad.numpy.linalg.multi_dot does not take out= (in-place has no gradient)"
-        )
+    no_out("linalg.multi_dot", out)
     n = len(arrays)
     if n < 2:
         raise ValueError("Expecting at least two arrays.")
@@ -925,6 +710,7 @@ def multi_dot(arrays: Sequence[Any], *, out: Any = None) -> Any:
     return result
 
 
+@export("linalg.cond")
 def cond(x: Any, p: Any = None) -> Any:
     """Differentiable ``numpy.linalg.cond``: ``s_max / s_min`` for ``p`` None or 2
     (``s_min / s_max`` for -2), else ``norm(x, p) * norm(inv(x), p)``.
@@ -946,15 +732,24 @@ def cond(x: Any, p: Any = None) -> Any:
         s = svdvals(x)
         hi, lo = getitem(s, (Ellipsis, 0)), getitem(s, (Ellipsis, -1))
         return lo / hi if p == -2 else hi / lo
-    _check_square(x, "cond")
+    _check_matrices(x, "cond")
     return norm(x, p, axis=(-2, -1)) * norm(inv(x), p, axis=(-2, -1))
+
+
+matrix_rank = non_differentiable(
+    np.linalg.matrix_rank, "linalg.matrix_rank", sample="np.array([[1.0, 2.0], [2.0, 4.0]])"
+)
 
 
 # --- NumPy 2's array-API functions of numpy.linalg ---------------------------------------
 
 
+@export("matrix_transpose")
+@export("linalg.matrix_transpose")
 def matrix_transpose(x: Any) -> Any:
-    """Differentiable ``numpy.linalg.matrix_transpose``: the last two axes swapped.
+    """Differentiable ``numpy.matrix_transpose`` and ``numpy.linalg.matrix_transpose``.
+
+    The last two axes swapped.
 
     Gradient: the cotangent transposed back.
 
@@ -967,9 +762,10 @@ def matrix_transpose(x: Any) -> Any:
     """
     if ndim_of(x) < 2:
         raise ValueError("Input array must be at least 2-dimensional")
-    return swapaxes(x, -1, -2)
+    return mT(x)
 
 
+@export("linalg.vector_norm")
 def vector_norm(x: Any, /, *, axis: Any = None, keepdims: bool = False, ord: Any = 2) -> Any:
     """Differentiable ``numpy.linalg.vector_norm`` (any ``axis``, also a tuple).
 
@@ -988,13 +784,14 @@ def vector_norm(x: Any, /, *, axis: Any = None, keepdims: bool = False, ord: Any
     shape = shape_of(x)
     axes = tuple(range(len(shape))) if axis is None else normalize_axes(axis, len(shape), "norm")
     kept = tuple(i for i in range(len(shape)) if i not in axes)
-    rows = reshape(_transpose_fn(x, kept + axes), tuple(shape[i] for i in kept) + (-1,))
+    rows = reshape(TRANSPOSE(x, axes=kept + axes), tuple(shape[i] for i in kept) + (-1,))
     out = _vector_norm(rows, ord, (len(kept),), False)
     if keepdims:
         out = reshape(out, tuple(1 if i in axes else d for i, d in enumerate(shape)))
     return out
 
 
+@export("linalg.matrix_norm")
 def matrix_norm(x: Any, /, *, keepdims: bool = False, ord: Any = "fro") -> Any:
     """Differentiable ``numpy.linalg.matrix_norm`` over the last two axes.
 
@@ -1011,6 +808,7 @@ def matrix_norm(x: Any, /, *, keepdims: bool = False, ord: Any = "fro") -> Any:
     return norm(x, ord, axis=(-2, -1), keepdims=keepdims)
 
 
+@export("linalg.vecdot")
 def vecdot(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:
     """Differentiable ``numpy.linalg.vecdot``: the dot product along ``axis``, broadcast.
 
@@ -1026,217 +824,75 @@ def vecdot(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:
     if x1.__class__ is not Tracer and x2.__class__ is not Tracer:
         return _compat.vecdot(x1, x2, axis=axis)
     product = x1 * x2
-    return _sum_fn(product, normalize_axes(axis, ndim_of(product), "vecdot"), False)
+    return SUM(product, axis=normalize_axes(axis, ndim_of(product), "vecdot"), keepdims=False)
 
 
-def _linalg_outer(x1: Any, x2: Any, /) -> Any:
+@export("linalg.outer")
+def linalg_outer(x1: Any, x2: Any, /) -> Any:
+    """Differentiable ``numpy.linalg.outer`` (NumPy 2): :func:`outer` of 1-D arrays only.
+
+    Gradient: ``g @ x2`` and ``g.T @ x1``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> import fgrad.numpy as fnp
+    >>> fgrad.check_grads(fnp.linalg.outer, (np.array([0.3, -1.2]), np.array([1.0, 0.5, 2.0])))
+    """
     if ndim_of(x1) != 1 or ndim_of(x2) != 1:
         raise ValueError("Input arrays must be one-dimensional")
     return outer(x1, x2)
 
 
-def _linalg_cross(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:
-    from fgrad._rules.shape import cross
+@export("linalg.cross")
+def linalg_cross(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:
+    """Differentiable ``numpy.linalg.cross`` (NumPy 2): 3-element vectors along ``axis``.
 
+    Gradient: as :func:`fgrad.numpy.cross`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> import fgrad.numpy as fnp
+    >>> fgrad.check_grads(fnp.linalg.cross, (np.array([0.3, -1.2, 0.5]), np.array([1.0, 0.5, 2.0])))
+    """
     return cross(x1, x2, axis=axis)
 
 
-def _linalg_diagonal(x: Any, /, *, offset: int = 0) -> Any:
-    from fgrad._rules.shape import diagonal
+@export("linalg.diagonal")
+def linalg_diagonal(x: Any, /, *, offset: int = 0) -> Any:
+    """Differentiable ``numpy.linalg.diagonal`` (NumPy 2): diagonals of the last two axes.
 
+    Gradient: the cotangent placed on the diagonals of the last two axes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> import fgrad.numpy as fnp
+    >>> fgrad.check_grads(lambda x: fnp.linalg.diagonal(x, offset=1), (np.ones((2, 2, 3)),))
+    """
     return diagonal(x, offset, -2, -1)
 
 
-def _linalg_trace(x: Any, /, *, offset: int = 0, dtype: Any = None) -> Any:
-    from fgrad._rules.shape import trace
+@export("linalg.trace")
+def linalg_trace(x: Any, /, *, offset: int = 0, dtype: Any = None) -> Any:
+    """Differentiable ``numpy.linalg.trace`` (NumPy 2): traces over the last two axes.
 
+    Gradient: the cotangent on the diagonals of the last two axes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> import fgrad.numpy as fnp
+    >>> fgrad.check_grads(fnp.linalg.trace, (np.ones((2, 3, 3)),))
+    """
     if dtype is not None:
         x = astype(x, dtype)
     return trace(x, offset, -2, -1)
 
 
-_DISPATCH: list[tuple[Callable[..., Any], Callable[..., Any]]] = [
-    (np.matmul, matmul),
-    (np.dot, dot),
-    (np.tensordot, tensordot),
-    (np.inner, inner),
-    (np.outer, outer),
-    (np.vdot, vdot),
-    (np.kron, kron),
-    (np.einsum, einsum),
-    (np.linalg.inv, inv),
-    (np.linalg.det, det),
-    (np.linalg.slogdet, slogdet),
-    (np.linalg.solve, solve),
-    (np.linalg.cholesky, cholesky),
-    (np.linalg.norm, norm),
-    (np.linalg.eigh, eigh),
-    (np.linalg.eigvalsh, eigvalsh),
-    (np.linalg.svd, svd),
-    (np.linalg.pinv, pinv),
-    (np.linalg.matrix_power, matrix_power),
-    (np.linalg.multi_dot, multi_dot),
-    (np.linalg.cond, cond),
-]
-# NumPy 2's array-API additions, where present.
-_ARRAY_API: list[tuple[Any, str, Callable[..., Any]]] = [
-    (np.linalg, "svdvals", svdvals),
-    (np.linalg, "matrix_transpose", matrix_transpose),
-    (np, "matrix_transpose", matrix_transpose),
-    (np.linalg, "vector_norm", vector_norm),
-    (np.linalg, "matrix_norm", matrix_norm),
-    (np.linalg, "vecdot", vecdot),
-    (np.linalg, "outer", _linalg_outer),
-    (np.linalg, "cross", _linalg_cross),
-    (np.linalg, "diagonal", _linalg_diagonal),
-    (np.linalg, "trace", _linalg_trace),
-    (np.linalg, "matmul", matmul),
-    (np.linalg, "tensordot", tensordot),
-]
-for _owner, _name, _fn in _ARRAY_API:
-    if hasattr(_owner, _name):
-        _DISPATCH.append((getattr(_owner, _name), _fn))
-for _np_fn, _fn in _DISPATCH:
-    register_function(_np_fn, _fn)
-
-_A = "np.array([[2.0, 0.5, 0.1], [0.3, 1.5, -0.2], [0.1, 0.4, 1.8]])"
-_B = "np.array([[0.3, -1.2], [2.0, 0.7], [0.5, -0.4]])"
-_V = "np.array([0.3, -1.2, 0.5])"
-_DOCS: list[tuple[Callable[..., Any], str, str, str]] = [
-    (
-        matmul,
-        "matmul",
-        "``g @ b.T`` and ``a.T @ g``, batched and for 1-D operands.",
-        f"fnp.matmul, ({_A}, {_B})",
-    ),
-    (dot, "dot", "as ``matmul`` (or ``tensordot`` for N-D by N-D).", f"fnp.dot, ({_V}, {_B})"),
-    (
-        tensordot,
-        "tensordot",
-        "``tensordot`` of the cotangent with the other operand.",
-        f"lambda a, b: fnp.tensordot(a, b, ([0], [0])), ({_A}, {_B})",
-    ),
-    (inner, "inner", "as ``tensordot`` over the last axes.", f"fnp.inner, ({_V}, {_V})"),
-    (outer, "outer", "``g @ b`` and ``g.T @ a``.", f"fnp.outer, ({_V}, {_V})"),
-    (vdot, "vdot", "``g * b`` and ``g * a`` (real inputs).", f"fnp.vdot, ({_V}, {_V})"),
-    (kron, "kron", "through a broadcast product and reshape.", f"fnp.kron, ({_B}, {_V})"),
-    (
-        einsum,
-        "einsum",
-        "an ``einsum`` of the cotangent with the other operands.",
-        f"lambda a, b: fnp.einsum('ij,jk->ik', a, b), ({_A}, {_B})",
-    ),
-    (inv, "linalg.inv", "``-inv(a).T @ g @ inv(a).T``.", f"fnp.linalg.inv, ({_A},)"),
-    (det, "linalg.det", "``g * det(a) * inv(a).T``.", f"fnp.linalg.det, ({_A},)"),
-    (
-        solve,
-        "linalg.solve",
-        "``-solve(a.T, g) x.T`` and ``solve(a.T, g)``.",
-        f"fnp.linalg.solve, ({_A}, {_B})",
-    ),
-    (
-        cholesky,
-        "linalg.cholesky",
-        "the symmetric rule of Murray (2016).",
-        f"lambda a: fnp.linalg.cholesky(a @ a.T), ({_A},)",
-    ),
-    (
-        norm,
-        "linalg.norm",
-        "through its composition (every vector ord; matrix ords 'fro', 1, -1, inf, -inf, "
-        "and 2, -2, 'nuc' through the singular values).",
-        f"lambda x: fnp.linalg.norm(x, 1, axis=0), ({_B},)",
-    ),
-]
-for _fn, _what, _gradient, _example in _DOCS:
-    document(
-        _fn, f"Differentiable ``numpy.{_what}``.", _gradient, f">>> fgrad.check_grads({_example})"
-    )
-document(
-    slogdet,
-    "Differentiable ``numpy.linalg.slogdet``: ``(sign, logabsdet)``; only ``logabsdet`` "
-    "carries a gradient.",
-    "``g * inv(a).T``.",
-    f">>> fgrad.check_grads(lambda a: fnp.linalg.slogdet(a)[1], ({_A},))",
-)
-
-matrix_rank = non_differentiable(
-    np.linalg.matrix_rank, "linalg.matrix_rank", sample="np.array([[1.0, 2.0], [2.0, 4.0]])"
-)
-matrix_rank.__name__ = matrix_rank.__qualname__ = "matrix_rank"
-document(
-    matrix_rank,
-    "``numpy.linalg.matrix_rank`` on the values of traced arrays; the result is a plain "
-    "NumPy value.",
-    "none: the rank is piecewise constant, so it is returned untraced.",
-    ">>> fnp.linalg.matrix_rank(np.array([[1.0, 2.0], [2.0, 4.0]]))\nnp.int64(1)",
-)
-
-_ARRAY_API_DOCS: list[tuple[Callable[..., Any], str, str, str]] = [
-    (
-        _linalg_outer,
-        "outer",
-        "``g @ x2`` and ``g.T @ x1`` (1-D inputs).",
-        "fnp.linalg.outer, (np.array([0.3, -1.2]), np.array([1.0, 0.5, 2.0]))",
-    ),
-    (
-        _linalg_cross,
-        "cross",
-        "as :func:`fgrad.numpy.cross` (3-element vectors along ``axis``).",
-        "fnp.linalg.cross, (np.array([0.3, -1.2, 0.5]), np.array([1.0, 0.5, 2.0]))",
-    ),
-    (
-        _linalg_diagonal,
-        "diagonal",
-        "the cotangent placed on the diagonals of the last two axes.",
-        "lambda x: fnp.linalg.diagonal(x, offset=1), (np.ones((2, 2, 3)),)",
-    ),
-    (
-        _linalg_trace,
-        "trace",
-        "the cotangent on the diagonals of the last two axes.",
-        "fnp.linalg.trace, (np.ones((2, 3, 3)),)",
-    ),
-]
-for _fn, _what, _gradient, _example in _ARRAY_API_DOCS:
-    document(
-        _fn,
-        f"Differentiable ``numpy.linalg.{_what}`` (NumPy 2), over the last axes.",
-        _gradient,
-        f">>> fgrad.check_grads({_example})",
-    )
-
-LINALG_ONLY = [
-    "cond",
-    "eigh",
-    "eigvalsh",
-    "matrix_norm",
-    "matrix_power",
-    "matrix_rank",
-    "matrix_transpose",
-    "multi_dot",
-    "pinv",
-    "svd",
-    "svdvals",
-    "vecdot",
-    "vector_norm",
-]
-"""Functions of ``fgrad.numpy.linalg`` that ``fgrad.numpy`` itself does not export."""
-
-__all__ = [
-    "cholesky",
-    "det",
-    "dot",
-    "einsum",
-    "inner",
-    "inv",
-    "kron",
-    "matmul",
-    "matrix_transpose",
-    "norm",
-    "outer",
-    "slogdet",
-    "solve",
-    "tensordot",
-    "vdot",
-]
+__all__ = ["matrix_transpose"]

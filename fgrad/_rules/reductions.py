@@ -1,8 +1,7 @@
-"""Reductions and scans: mean, prod, max/min, var/std, cumsum, cumprod, their NaN-ignoring
-versions, ptp and median.
+"""Reductions and scans: mean, prod, max/min, var/std, average, cumsum, cumprod, their
+NaN-ignoring versions, ptp, median, quantile/percentile and histogram.
 
-``sum`` lives in :mod:`fgrad._rules.structural` because every broadcasting
-rule needs it.
+``sum`` is in :mod:`fgrad._rules.linear` because every broadcasting rule needs it.
 """
 
 from __future__ import annotations
@@ -14,28 +13,12 @@ from typing import Any
 import numpy as np
 
 from fgrad._core import Primitive, Tracer, bind1, concrete, detach, peek
-from fgrad._rules._define import (
-    document,
-    dtype_of,
-    no_out,
-    non_differentiable,
-    normalize_axes,
-    plain_values,
-    register_function,
-    shape_of,
-)
-from fgrad._rules.elementwise import (
-    _mask,
-    any_true,
-    equal,
-    isnan,
-    less_equal,
-    sqrt,
-    where,
-)
-from fgrad._rules.shape import concatenate, diff, sort
-from fgrad._rules.structural import (
-    _sum_fn,
+from fgrad._rules.calculus import diff
+from fgrad._rules.declare import export, non_differentiable, plain_values
+from fgrad._rules.elementwise import any_true, equal, isnan, less_equal, mask, sqrt, where
+from fgrad._rules.helpers import dtype_of, no_out, normalize_axes, shape_of
+from fgrad._rules.linear import (
+    SUM,
     astype,
     broadcast_to,
     getitem,
@@ -44,12 +27,14 @@ from fgrad._rules.structural import (
     sum,
     transpose,
 )
+from fgrad._rules.shape import concatenate
+from fgrad._rules.sorting import sort
 
-_add_reduce: Callable[..., Any] = np.add.reduce
 _np_quantile: Callable[..., Any] = np.quantile
 _np_percentile: Callable[..., Any] = np.percentile
-_max_reduce: Callable[..., Any] = np.maximum.reduce
-_min_reduce: Callable[..., Any] = np.minimum.reduce
+# NumPy's stubs want a Literal ``keepdims``; here it is any bool.
+_np_average: Callable[..., Any] = np.average
+_add_reduce: Callable[..., Any] = np.add.reduce
 
 
 def _kept_shape(shape: tuple[int, ...], axis: tuple[int, ...]) -> tuple[int, ...]:
@@ -68,26 +53,6 @@ def _keep(g: Any, x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
     return g if keepdims else reshape(g, _kept_shape(shape_of(x), axis))
 
 
-def _reduction(name: str, impl: Any, vjp: Any, numpy_fn: Any) -> Any:
-    prim = Primitive(name, impl, (vjp,))
-
-    def fn_params(x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
-        if x.__class__ is Tracer:
-            return bind1(prim, x, {"axis": axis, "keepdims": keepdims})
-        return impl(x, axis, keepdims)
-
-
-    def fn(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:
-        no_out(name, out)
-        if a.__class__ is not Tracer:
-            return numpy_fn(a, axis=axis, keepdims=keepdims)
-        return bind1(prim, a, {"axis": normalize_axes(axis, a.ndim, name), "keepdims": keepdims})
-
-    fn.__name__ = fn.__qualname__ = name
-    register_function(numpy_fn, fn)
-    return fn
-
-
 # --- mean ---------------------------------------------------------------------------
 
 
@@ -102,45 +67,137 @@ def _mean_vjp(g: Any, ans: Any, x: Any, axis: tuple[int, ...], keepdims: bool) -
     return spread(_keep(g, x, axis, keepdims) / _count(shape, axis), shape)
 
 
-_mean = _reduction("mean", _mean_impl, _mean_vjp, np.mean)
+_MEAN = Primitive("mean", _mean_impl, (_mean_vjp,))
 
 
+@export("mean")
 def mean(
     a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False
 ) -> Any:
+    """Differentiable ``numpy.mean``.
+
+    Gradient: the cotangent divided by the count and broadcast back.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> import fgrad.numpy as fnp
+    >>> x = np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]])
+    >>> fgrad.check_grads(lambda x: fnp.mean(x, axis=0), (x,))
+    """
+    no_out("mean", out)
+    if a.__class__ is not Tracer:
+        return np.mean(a, axis=axis, dtype=dtype, keepdims=keepdims)
     if dtype is not None:
-        if a.__class__ is not Tracer:
-            return np.mean(a, axis=axis, dtype=dtype, keepdims=keepdims)
         a = astype(a, dtype)
-    return _mean(a, axis, out, keepdims)
+    return bind1(_MEAN, a, {"axis": normalize_axes(axis, a.ndim, "mean"), "keepdims": keepdims})
 
-
-register_function(np.mean, mean)
 
 # --- max / min -----------------------------------------------------------------------
 
 
 def _extreme_vjp(g: Any, ans: Any, x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
+    """The cotangent of max/min, split equally among ties; a NaN never equals the result."""
     kept = _kept_shape(shape_of(x), axis)
-    hit = _mask(equal(detach(x), reshape(detach(ans), kept)), g)
-    share = hit / _sum_fn(hit, axis, True)
+    hit = mask(equal(detach(x), reshape(detach(ans), kept)), g)
+    share = hit / SUM(hit, axis=axis, keepdims=True)
     return _keep(g, x, axis, keepdims) * share
 
 
-def _max_impl(x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
-    return _max_reduce(x, axis=axis, keepdims=keepdims)
+_MAX = Primitive("max", np.maximum.reduce, (_extreme_vjp,))
+_MIN = Primitive("min", np.minimum.reduce, (_extreme_vjp,))
+_NANMAX = Primitive("nanmax", np.fmax.reduce, (_extreme_vjp,))
+_NANMIN = Primitive("nanmin", np.fmin.reduce, (_extreme_vjp,))
 
 
-def _min_impl(x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
-    return _min_reduce(x, axis=axis, keepdims=keepdims)
+@export("max", aliases=("amax",))
+def max(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
+    """Differentiable ``numpy.max`` (also ``amax``).
+
+    Gradient: the cotangent to the maximal elements, split equally among ties.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> import fgrad.numpy as fnp
+    >>> x = np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]])
+    >>> fgrad.check_grads(lambda x: fnp.max(x, axis=1), (x,))
+    """
+    no_out("max", out)
+    if a.__class__ is not Tracer:
+        return np.max(a, axis=axis, keepdims=keepdims)
+    return bind1(_MAX, a, {"axis": normalize_axes(axis, a.ndim, "max"), "keepdims": keepdims})
 
 
-max = _reduction("max", _max_impl, _extreme_vjp, np.max)  # noqa: A001
-min = _reduction("min", _min_impl, _extreme_vjp, np.min)  # noqa: A001
+@export("min", aliases=("amin",))
+def min(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
+    """Differentiable ``numpy.min`` (also ``amin``).
+
+    Gradient: the cotangent to the minimal elements, split equally among ties.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> import fgrad.numpy as fnp
+    >>> x = np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]])
+    >>> fgrad.check_grads(lambda x: fnp.min(x, axis=0, keepdims=True), (x,))
+    """
+    no_out("min", out)
+    if a.__class__ is not Tracer:
+        return np.min(a, axis=axis, keepdims=keepdims)
+    return bind1(_MIN, a, {"axis": normalize_axes(axis, a.ndim, "min"), "keepdims": keepdims})
+
+
 amax = max
 amin = min
-register_function(np.amax, max)
-register_function(np.amin, min)
+
+
+@export("nanmax")
+def nanmax(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:
+    """Differentiable ``numpy.nanmax``: the maximum ignoring NaNs.
+
+    Gradient: the cotangent to the maximal elements, split equally among ties; 0 at the NaNs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> import fgrad.numpy as fnp
+    >>> x = np.array([[0.3, np.nan, 0.5], [2.0, 0.7, -0.4]])
+    >>> fgrad.grad(lambda x: fnp.nanmax(x, axis=0).sum())(x)
+    array([[0., 0., 1.],
+           [1., 1., 0.]])
+    """
+    no_out("nanmax", out)
+    if a.__class__ is not Tracer:
+        return np.nanmax(a, axis=axis, keepdims=keepdims)
+    axes = normalize_axes(axis, a.ndim, "nanmax")
+    return bind1(_NANMAX, a, {"axis": axes, "keepdims": keepdims})
+
+
+@export("nanmin")
+def nanmin(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:
+    """Differentiable ``numpy.nanmin``: the minimum ignoring NaNs.
+
+    Gradient: the cotangent to the minimal elements, split equally among ties; 0 at the NaNs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> import fgrad.numpy as fnp
+    >>> x = np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]])
+    >>> fgrad.check_grads(lambda x: fnp.nanmin(x, axis=1), (x,))
+    """
+    no_out("nanmin", out)
+    if a.__class__ is not Tracer:
+        return np.nanmin(a, axis=axis, keepdims=keepdims)
+    axes = normalize_axes(axis, a.ndim, "nanmin")
+    return bind1(_NANMIN, a, {"axis": axes, "keepdims": keepdims})
+
 
 # --- prod ----------------------------------------------------------------------------
 
@@ -154,7 +211,7 @@ def _others_product(x: Any, axis: tuple[int, ...]) -> Any:
     flat = reshape(moved, tuple(shape[i] for i in kept_axes) + (n,))
     one_out = np.eye(n, dtype=bool)
     rows = where(one_out, 1.0, reshape(flat, shape_of(flat)[:-1] + (1, n)))
-    others = _prod_fn(rows, (len(shape_of(rows)) - 1,), False)
+    others = _PROD(rows, axis=(len(shape_of(rows)) - 1,), keepdims=False)
     unflat = reshape(others, shape_of(moved))
     return transpose(unflat, tuple(np.argsort(kept_axes + axis)))
 
@@ -166,22 +223,37 @@ def _prod_vjp(g: Any, ans: Any, x: Any, axis: tuple[int, ...], keepdims: bool) -
     return gk * _others_product(x, axis)
 
 
-def _prod_impl(x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
-    return np.prod(x, axis=axis, keepdims=keepdims)
+_PROD = Primitive("prod", np.prod, (_prod_vjp,))
 
 
-prod = _reduction("prod", _prod_impl, _prod_vjp, np.prod)
+@export("prod")
+def prod(
+    a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False
+) -> Any:
+    """Differentiable ``numpy.prod``.
 
+    Gradient: the cotangent times the product of the other elements (exact when some are 0).
 
-def _prod_fn(x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
-    if x.__class__ is Tracer:
-        return prod(x, axis, None, keepdims)
-    return _prod_impl(x, axis, keepdims)
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> import fgrad.numpy as fnp
+    >>> x = np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]])
+    >>> fgrad.check_grads(lambda x: fnp.prod(x, axis=1), (x,))
+    """
+    no_out("prod", out)
+    if a.__class__ is not Tracer:
+        return np.prod(a, axis=axis, dtype=dtype, keepdims=keepdims)
+    if dtype is not None:
+        a = astype(a, dtype)
+    return bind1(_PROD, a, {"axis": normalize_axes(axis, a.ndim, "prod"), "keepdims": keepdims})
 
 
 # --- var / std / average ----------------------------------------------------------------
 
 
+@export("var")
 def var(
     a: Any,
     axis: Any = None,
@@ -190,6 +262,18 @@ def var(
     ddof: float = 0,
     keepdims: bool = False,
 ) -> Any:
+    """Differentiable ``numpy.var`` (``ddof`` supported).
+
+    Gradient: ``2 g (x - mean) / (n - ddof)``, through its composition.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> import fgrad.numpy as fnp
+    >>> x = np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]])
+    >>> fgrad.check_grads(lambda x: fnp.var(x, axis=1, ddof=1), (x,))
+    """
     no_out("var", out)
     if a.__class__ is not Tracer:
         return np.var(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims)
@@ -198,9 +282,10 @@ def var(
     axes = normalize_axes(axis, a.ndim, "var")
     centred = a - mean(a, axes, keepdims=True)
     n = _count(a.shape, axes)
-    return _sum_fn(centred * centred, axes, keepdims) / builtins.max(n - ddof, 0)
+    return SUM(centred * centred, axis=axes, keepdims=keepdims) / builtins.max(n - ddof, 0)
 
 
+@export("std")
 def std(
     a: Any,
     axis: Any = None,
@@ -209,17 +294,38 @@ def std(
     ddof: float = 0,
     keepdims: bool = False,
 ) -> Any:
+    """Differentiable ``numpy.std`` (``ddof`` supported).
+
+    Gradient: through ``sqrt(var)``; infinite where the spread is 0, as the true derivative.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> import fgrad.numpy as fnp
+    >>> x = np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]])
+    >>> fgrad.check_grads(lambda x: fnp.std(x, axis=0), (x,))
+    """
     no_out("std", out)
     if a.__class__ is not Tracer:
         return np.std(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims)
     return sqrt(var(a, axis, dtype, ddof=ddof, keepdims=keepdims))
 
 
-# NumPy's stubs want a Literal ``keepdims``; here it is any bool.
-_np_average: Callable[..., Any] = np.average
-
-
+@export("average")
 def average(a: Any, axis: Any = None, weights: Any = None, keepdims: bool = False) -> Any:
+    """Differentiable ``numpy.average`` with optional (traced) weights.
+
+    Gradient: through ``sum(a * w) / sum(w)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> import fgrad.numpy as fnp
+    >>> x = np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]])
+    >>> fgrad.check_grads(lambda x, w: fnp.average(x, 1, w), (x, np.array([1.0, 2.0, 0.5])))
+    """
     if weights is None:
         return mean(a, axis, keepdims=keepdims)
     if a.__class__ is not Tracer and weights.__class__ is not Tracer:
@@ -241,80 +347,83 @@ def _reverse(x: Any, axis: int) -> Any:
 
 
 def _cumsum_vjp(g: Any, ans: Any, x: Any, axis: int) -> Any:
-    return _reverse(_cumsum_fn(_reverse(g, axis), axis), axis)
-
-
-def _scan(name: str, numpy_fn: Callable[..., Any], vjp: Callable[..., Any]) -> Any:
-    """A cumulative primitive along one axis: ``(public function, (x, axis) function)``."""
-
-    def impl(x: Any, axis: int) -> Any:
-        return numpy_fn(x, axis=axis)
-
-    prim = Primitive(name, impl, (vjp,))
-
-    def along(x: Any, axis: int) -> Any:
-        if x.__class__ is Tracer:
-            return bind1(prim, x, {"axis": axis})
-        return numpy_fn(x, axis=axis)
-
-
-    def public(a: Any, axis: int | None = None, dtype: Any = None, out: Any = None) -> Any:
-        no_out(name, out)
-        if a.__class__ is not Tracer:
-            return numpy_fn(a, axis=axis, dtype=dtype)
-        if dtype is not None:
-            a = astype(a, dtype)
-        if axis is None:
-            a = reshape(a, (-1,))
-            axis = 0
-        return along(a, normalize_axes(axis, a.ndim, name)[0])
-
-    public.__name__ = public.__qualname__ = name
-    return public, along
-
-
-cumsum, _cumsum_fn = _scan("cumsum", np.cumsum, _cumsum_vjp)
-
-
-def _cumprod_vjp(g: Any, ans: Any, x: Any, axis: int) -> Any:
-    if not any_true(equal(detach(x), 0)):
-        return _reverse(_cumsum_fn(_reverse(g * ans, axis), axis), axis) / x
-    n = shape_of(x)[axis]
-    xm = transpose(x, _axis_last(len(shape_of(x)), axis))
-    gm = transpose(g, _axis_last(len(shape_of(x)), axis))
-    lead = shape_of(xm)[:-1]
-    one_out = np.eye(n, dtype=bool)
-    rows = where(one_out, 1.0, reshape(xm, lead + (1, n)))
-    partial = _cumprod_fn(rows, len(lead) + 1)
-    upper = np.triu(np.ones((n, n), dtype=dtype_of(g)))
-    ct = _sum_fn(partial * upper * reshape(gm, lead + (1, n)), (len(lead) + 1,), False)
-    return transpose(ct, tuple(np.argsort(_axis_last(len(shape_of(x)), axis))))
+    return _reverse(_CUMSUM(_reverse(g, axis), axis=axis), axis)
 
 
 def _axis_last(ndim: int, axis: int) -> tuple[int, ...]:
     return tuple(i for i in range(ndim) if i != axis) + (axis,)
 
 
-cumprod, _cumprod_fn = _scan("cumprod", np.cumprod, _cumprod_vjp)
+def _cumprod_vjp(g: Any, ans: Any, x: Any, axis: int) -> Any:
+    if not any_true(equal(detach(x), 0)):
+        return _reverse(_CUMSUM(_reverse(g * ans, axis), axis=axis), axis) / x
+    n = shape_of(x)[axis]
+    xm = transpose(x, _axis_last(len(shape_of(x)), axis))
+    gm = transpose(g, _axis_last(len(shape_of(x)), axis))
+    lead = shape_of(xm)[:-1]
+    one_out = np.eye(n, dtype=bool)
+    rows = where(one_out, 1.0, reshape(xm, lead + (1, n)))
+    partial = _CUMPROD(rows, axis=len(lead) + 1)
+    upper = np.triu(np.ones((n, n), dtype=dtype_of(g)))
+    ct = SUM(partial * upper * reshape(gm, lead + (1, n)), axis=(len(lead) + 1,), keepdims=False)
+    return transpose(ct, tuple(np.argsort(_axis_last(len(shape_of(x)), axis))))
+
+
+_CUMSUM = Primitive("cumsum", np.cumsum, (_cumsum_vjp,))
+_CUMPROD = Primitive("cumprod", np.cumprod, (_cumprod_vjp,))
+
+
+def _scan(prim: Primitive, a: Tracer, axis: int | None, dtype: Any) -> Any:
+    """``prim`` along ``axis`` of the traced ``a`` (flattened when ``axis`` is None)."""
+    if dtype is not None:
+        a = astype(a, dtype)
+    if axis is None:
+        a = reshape(a, (-1,))
+        axis = 0
+    return bind1(prim, a, {"axis": normalize_axes(axis, a.ndim, prim.name)[0]})
+
+
+@export("cumsum")
+def cumsum(a: Any, axis: int | None = None, dtype: Any = None, out: Any = None) -> Any:
+    """Differentiable ``numpy.cumsum``.
+
+    Gradient: the reversed cumulative sum of the cotangent.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> import fgrad.numpy as fnp
+    >>> x = np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]])
+    >>> fgrad.check_grads(lambda x: fnp.cumsum(x, axis=1), (x,))
+    """
+    no_out("cumsum", out)
+    if a.__class__ is not Tracer:
+        return np.cumsum(a, axis=axis, dtype=dtype)
+    return _scan(_CUMSUM, a, axis, dtype)
+
+
+@export("cumprod")
+def cumprod(a: Any, axis: int | None = None, dtype: Any = None, out: Any = None) -> Any:
+    """Differentiable ``numpy.cumprod``.
+
+    Gradient: exact also when elements are 0 (quadratic-cost path in that case).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> import fgrad.numpy as fnp
+    >>> x = np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]])
+    >>> fgrad.check_grads(lambda x: fnp.cumprod(x, axis=1), (x,))
+    """
+    no_out("cumprod", out)
+    if a.__class__ is not Tracer:
+        return np.cumprod(a, axis=axis, dtype=dtype)
+    return _scan(_CUMPROD, a, axis, dtype)
 
 
 # --- ignoring NaNs ----------------------------------------------------------------------
-
-_fmax_reduce: Callable[..., Any] = np.fmax.reduce
-_fmin_reduce: Callable[..., Any] = np.fmin.reduce
-
-
-def _nanmax_impl(x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
-    return _fmax_reduce(x, axis=axis, keepdims=keepdims)
-
-
-def _nanmin_impl(x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
-    return _fmin_reduce(x, axis=axis, keepdims=keepdims)
-
-
-# A NaN never equals the result, so the shared max/min rule gives it no cotangent.
-nanmax = _reduction("nanmax", _nanmax_impl, _extreme_vjp, np.nanmax)
-nanmin = _reduction("nanmin", _nanmin_impl, _extreme_vjp, np.nanmin)
 
 
 def _without_nan(a: Any, fill: float) -> Any:
@@ -330,40 +439,83 @@ def _count_valid_impl(x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
 _count_valid = plain_values(_count_valid_impl, "count_not_nan")
 
 
-def _nan_filled(name: str, numpy_fn: Callable[..., Any], reduce: Any, fill: float) -> Any:
-    """``reduce`` over ``a`` with NaNs replaced by the reduction's identity ``fill``."""
+@export("nansum")
+def nansum(
+    a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False
+) -> Any:
+    """Differentiable ``numpy.nansum``: NaNs count as 0.
 
-    def fn(
-        a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False
-    ) -> Any:
-        no_out(name, out)
-        if a.__class__ is not Tracer:
-            return numpy_fn(a, axis=axis, dtype=dtype, keepdims=keepdims)
-        if dtype is not None:
-            a = astype(a, dtype)
-        return reduce(_without_nan(a, fill), axis, keepdims=keepdims)
+    Gradient: the cotangent broadcast back; 0 at the NaNs.
 
-    fn.__name__ = fn.__qualname__ = name
-    return fn
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> import fgrad.numpy as fnp
+    >>> x = np.array([[0.3, np.nan, 0.5], [2.0, 0.7, -0.4]])
+    >>> fgrad.grad(lambda x: fnp.nansum(3 * x))(x)
+    array([[3., 0., 3.],
+           [3., 3., 3.]])
+    """
+    no_out("nansum", out)
+    if a.__class__ is not Tracer:
+        return np.nansum(a, axis=axis, dtype=dtype, keepdims=keepdims)
+    return sum(_without_nan(a, 0.0), axis, dtype, keepdims=keepdims)
 
 
-nansum = _nan_filled("nansum", np.nansum, sum, 0.0)
-nanprod = _nan_filled("nanprod", np.nanprod, prod, 1.0)
+@export("nanprod")
+def nanprod(
+    a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False
+) -> Any:
+    """Differentiable ``numpy.nanprod``: NaNs count as 1.
+
+    Gradient: as ``prod`` over the other elements; 0 at the NaNs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> import fgrad.numpy as fnp
+    >>> x = np.array([[0.3, np.nan, 0.5], [2.0, 0.7, -0.4]])
+    >>> fgrad.grad(lambda x: fnp.nanprod(x, axis=1).sum())(x)
+    array([[ 0.5 ,  0.  ,  0.3 ],
+           [-0.28, -0.8 ,  1.4 ]])
+    """
+    no_out("nanprod", out)
+    if a.__class__ is not Tracer:
+        return np.nanprod(a, axis=axis, dtype=dtype, keepdims=keepdims)
+    return prod(_without_nan(a, 1.0), axis, dtype, keepdims=keepdims)
 
 
+@export("nanmean")
 def nanmean(
     a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False
 ) -> Any:
+    """Differentiable ``numpy.nanmean``: the mean of the non-NaN elements.
+
+    Gradient: the cotangent divided by the number of non-NaN elements; 0 at the NaNs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> import fgrad.numpy as fnp
+    >>> x = np.array([[0.3, np.nan, 0.5], [2.0, 0.7, -0.4]])
+    >>> fgrad.grad(lambda x: fnp.nanmean(x, axis=1).sum())(x)
+    array([[0.5       , 0.        , 0.5       ],
+           [0.33333333, 0.33333333, 0.33333333]])
+    """
     no_out("nanmean", out)
     if a.__class__ is not Tracer:
         return np.nanmean(a, axis=axis, dtype=dtype, keepdims=keepdims)
     if dtype is not None:
         a = astype(a, dtype)
     axes = normalize_axes(axis, a.ndim, "nanmean")
-    total = _sum_fn(_without_nan(a, 0.0), axes, keepdims)
+    total = SUM(_without_nan(a, 0.0), axis=axes, keepdims=keepdims)
     return total / _count_valid(a, axis=axes, keepdims=keepdims)
 
 
+@export("nanvar")
 def nanvar(
     a: Any,
     axis: Any = None,
@@ -372,6 +524,18 @@ def nanvar(
     ddof: float = 0,
     keepdims: bool = False,
 ) -> Any:
+    """Differentiable ``numpy.nanvar`` (``ddof`` supported).
+
+    Gradient: ``2 g (x - mean) / (count - ddof)`` over the non-NaN elements; 0 at the NaNs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> import fgrad.numpy as fnp
+    >>> x = np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]])
+    >>> fgrad.check_grads(lambda x: fnp.nanvar(x, axis=0), (x,))
+    """
     no_out("nanvar", out)
     if a.__class__ is not Tracer:
         return np.nanvar(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims)
@@ -380,12 +544,14 @@ def nanvar(
     axes = normalize_axes(axis, a.ndim, "nanvar")
     missing = isnan(detach(a))
     count = _count_valid(a, axis=axes, keepdims=True)
-    centred = where(missing, 0.0, a - _sum_fn(where(missing, 0.0, a), axes, True) / count)
+    total = SUM(where(missing, 0.0, a), axis=axes, keepdims=True)
+    centred = where(missing, 0.0, a - total / count)
     dof = (count if keepdims else _count_valid(a, axis=axes, keepdims=False)) - ddof
-    variance = _sum_fn(centred * centred, axes, keepdims) / dof
+    variance = SUM(centred * centred, axis=axes, keepdims=keepdims) / dof
     return where(less_equal(dof, 0), np.nan, variance)
 
 
+@export("nanstd")
 def nanstd(
     a: Any,
     axis: Any = None,
@@ -394,20 +560,58 @@ def nanstd(
     ddof: float = 0,
     keepdims: bool = False,
 ) -> Any:
+    """Differentiable ``numpy.nanstd`` (``ddof`` supported).
+
+    Gradient: through ``sqrt(nanvar)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> import fgrad.numpy as fnp
+    >>> x = np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]])
+    >>> fgrad.check_grads(lambda x: fnp.nanstd(x, axis=1, ddof=1), (x,))
+    """
     no_out("nanstd", out)
     if a.__class__ is not Tracer:
         return np.nanstd(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims)
     return sqrt(nanvar(a, axis, dtype, ddof=ddof, keepdims=keepdims))
 
 
+@export("nancumsum")
 def nancumsum(a: Any, axis: int | None = None, dtype: Any = None, out: Any = None) -> Any:
+    """Differentiable ``numpy.nancumsum``: NaNs count as 0.
+
+    Gradient: as ``cumsum``; 0 at the NaNs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> import fgrad.numpy as fnp
+    >>> x = np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]])
+    >>> fgrad.check_grads(lambda x: fnp.nancumsum(x, axis=1), (x,))
+    """
     no_out("nancumsum", out)
     if a.__class__ is not Tracer:
         return np.nancumsum(a, axis=axis, dtype=dtype)
     return cumsum(_without_nan(a, 0.0), axis, dtype)
 
 
+@export("nancumprod")
 def nancumprod(a: Any, axis: int | None = None, dtype: Any = None, out: Any = None) -> Any:
+    """Differentiable ``numpy.nancumprod``: NaNs count as 1.
+
+    Gradient: as ``cumprod``; 0 at the NaNs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> import fgrad.numpy as fnp
+    >>> x = np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]])
+    >>> fgrad.check_grads(lambda x: fnp.nancumprod(x, axis=1), (x,))
+    """
     no_out("nancumprod", out)
     if a.__class__ is not Tracer:
         return np.nancumprod(a, axis=axis, dtype=dtype)
@@ -420,7 +624,20 @@ nanargmin = non_differentiable(np.nanargmin, sample="np.array([[1.5, np.nan], [2
 # --- order statistics ---------------------------------------------------------------------
 
 
+@export("ptp")
 def ptp(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:
+    """Differentiable ``numpy.ptp``: maximum minus minimum.
+
+    Gradient: ``g`` to the maximal and ``-g`` to the minimal elements (ties split).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> import fgrad.numpy as fnp
+    >>> x = np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]])
+    >>> fgrad.check_grads(lambda x: fnp.ptp(x, axis=1), (x,))
+    """
     no_out("ptp", out)
     if a.__class__ is not Tracer:
         return np.ptp(a, axis=axis, keepdims=keepdims)
@@ -430,9 +647,23 @@ def ptp(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> An
 _any_nan = plain_values(lambda x: np.any(np.isnan(x), axis=-1), "any_nan")
 
 
+@export("median")
 def median(
     a: Any, axis: Any = None, out: Any = None, overwrite_input: bool = False, keepdims: bool = False
 ) -> Any:
+    """Differentiable ``numpy.median`` (``axis`` may be a tuple; NaN if a slice has NaNs).
+
+    Gradient: the cotangent to the middle element, or half of it to each of the two middle
+    elements (through a sort).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> import fgrad.numpy as fnp
+    >>> x = np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]])
+    >>> fgrad.check_grads(lambda x: fnp.median(x, axis=1), (x,))
+    """
     no_out("median", out)
     if a.__class__ is not Tracer:
         return np.median(a, axis=axis, keepdims=keepdims)
@@ -458,6 +689,7 @@ def _lerp(below: Any, above: Any, weight: Any) -> Any:
     return where(nearer_above, above - step * (1 - weight), below + step * weight)
 
 
+@export("quantile")
 def quantile(
     a: Any,
     q: Any,
@@ -469,6 +701,22 @@ def quantile(
     *,
     weights: Any = None,
 ) -> Any:
+    """Differentiable ``numpy.quantile`` (``method='linear'``; ``axis`` may be a tuple).
+
+    NaN where a slice has NaNs. Other methods and ``weights`` raise ``TypeError`` when
+    something is traced.
+
+    Gradient: the cotangent split between the two order statistics around each quantile,
+    by the interpolation weights (through a sort); to a traced ``q`` the slope between them.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> import fgrad.numpy as fnp
+    >>> x = np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]])
+    >>> fgrad.check_grads(lambda x: fnp.quantile(x, [0.3, 0.9], axis=1), (x,))
+    """
     no_out("quantile", out)
     if a.__class__ is not Tracer and q.__class__ is not Tracer:
         extra = {} if weights is None else {"weights": weights}
@@ -484,7 +732,7 @@ def quantile(
         a = np.asarray(a)
     shape = shape_of(a)
     axes = normalize_axes(axis, len(shape), "quantile")
-    kept = tuple(i for i in builtins.range(len(shape)) if i not in axes)
+    kept = tuple(i for i in range(len(shape)) if i not in axes)
     lead = tuple(shape[i] for i in kept)
     rows = reshape(transpose(a, kept + axes), lead + (-1,))
     n = shape_of(rows)[-1]
@@ -501,13 +749,14 @@ def quantile(
     result = _lerp(below, above, weight)
     result = where(reshape(_any_nan(rows), lead + (1,) * levels.ndim), np.nan, result)
     nq, nl = levels.ndim, len(lead)
-    result = transpose(result, tuple(builtins.range(nl, nl + nq)) + tuple(builtins.range(nl)))
+    result = transpose(result, tuple(range(nl, nl + nq)) + tuple(range(nl)))
     if keepdims:
         result = reshape(result, levels.shape + _kept_shape(shape, axes))
     dtype = dtype_of(a) if np.issubdtype(dtype_of(a), np.inexact) else np.dtype(np.float64)
     return result if dtype_of(result) == dtype else astype(result, dtype)
 
 
+@export("percentile")
 def percentile(
     a: Any,
     q: Any,
@@ -519,6 +768,18 @@ def percentile(
     *,
     weights: Any = None,
 ) -> Any:
+    """Differentiable ``numpy.percentile``: :func:`quantile` of ``q / 100``.
+
+    Gradient: as :func:`quantile`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> import fgrad.numpy as fnp
+    >>> x = np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]])
+    >>> fgrad.check_grads(lambda x: fnp.percentile(x, 40.0), (x,))
+    """
     no_out("percentile", out)
     if a.__class__ is not Tracer and q.__class__ is not Tracer:
         extra = {} if weights is None else {"weights": weights}
@@ -532,7 +793,7 @@ def percentile(
 
 
 def _any_traced(values: Any) -> bool:
-    return builtins.any(
+    return any(
         v.__class__ is Tracer or (isinstance(v, (tuple, list)) and _any_traced(v)) for v in values
     )
 
@@ -558,7 +819,20 @@ def _uniform_edges(first: Any, last: Any, n: int, dtype: Any) -> Any:
     return concatenate([reshape(astype(inner, dtype), (-1,)), reshape(astype(last, dtype), (1,))])
 
 
+@export("histogram_bin_edges")
 def histogram_bin_edges(a: Any, bins: Any = 10, range: Any = None, weights: Any = None) -> Any:  # noqa: A002
+    """Differentiable ``numpy.histogram_bin_edges``.
+
+    Gradient: as the edges of :func:`histogram`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> import fgrad.numpy as fnp
+    >>> a = np.array([-0.7, -0.5, 0.1, 0.5, 1.1, 1.3])
+    >>> fgrad.check_grads(lambda a: fnp.histogram_bin_edges(a, 4), (a,))
+    """
     if not _any_traced((a, bins, range, weights)):
         return np.histogram_bin_edges(a, bins, range, weights)
     plain_edges = _bin_edges_plain(a, bins, range, weights)
@@ -577,6 +851,7 @@ def histogram_bin_edges(a: Any, bins: Any = 10, range: Any = None, weights: Any 
     return _uniform_edges(first, last, len(peek(plain_edges)) - 1, dtype_of(plain_edges))
 
 
+@export("histogram")
 def histogram(
     a: Any,
     bins: Any = 10,
@@ -584,6 +859,21 @@ def histogram(
     density: Any = None,
     weights: Any = None,
 ) -> tuple[Any, Any]:
+    """Differentiable ``numpy.histogram``: ``(hist, bin_edges)``.
+
+    Gradient: the counts are piecewise constant (plain integers); the bin edges move with
+    the data's minimum and maximum (``bins`` a number or a rule name, no ``range``), with a
+    traced ``range`` or with traced explicit ``bins``; traced ``weights`` get the cotangent
+    of their bin; ``density=True`` differentiates through ``hist / diff(edges) / sum(hist)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> import fgrad.numpy as fnp
+    >>> a = np.array([-0.7, -0.5, 0.1, 0.5, 1.1, 1.3])
+    >>> fgrad.check_grads(lambda a: fnp.histogram(a, 4, density=True)[0], (a,))
+    """
     if not _any_traced((a, bins, range, weights)):
         return np.histogram(a, bins, range, density, weights)
     edges = histogram_bin_edges(a, bins, range, weights)
@@ -593,7 +883,7 @@ def histogram(
         in_bin = equal(
             reshape(bin_of_element, (1, -1)), np.arange(shape_of(plain_edges)[0] - 1)[:, None]
         )
-        counts = _sum_fn(where(in_bin, reshape(weights, (1, -1)), 0), (1,), False)
+        counts = SUM(where(in_bin, reshape(weights, (1, -1)), 0), axis=(1,), keepdims=False)
     else:
         counts = _histogram_counts(plain_a, plain_edges, None, None, weights)
     if density:
@@ -601,207 +891,14 @@ def histogram(
     return counts, edges
 
 
-_DISPATCH: list[tuple[Callable[..., Any], Callable[..., Any]]] = [
-    (np.histogram, histogram),
-    (np.quantile, quantile),
-    (np.percentile, percentile),
-    (np.histogram_bin_edges, histogram_bin_edges),
-    (np.var, var),
-    (np.std, std),
-    (np.average, average),
-    (np.cumsum, cumsum),
-    (np.cumprod, cumprod),
-    (np.nansum, nansum),
-    (np.nanprod, nanprod),
-    (np.nanmean, nanmean),
-    (np.nanvar, nanvar),
-    (np.nanstd, nanstd),
-    (np.nancumsum, nancumsum),
-    (np.nancumprod, nancumprod),
-    (np.ptp, ptp),
-    (np.median, median),
-]
-for _np_fn, _fn in _DISPATCH:
-    register_function(_np_fn, _fn)
-
-_M = "np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]])"
-_DOCS: list[tuple[Callable[..., Any], str, str, str]] = [
-    (
-        mean,
-        "Differentiable ``numpy.mean`` (``axis``, ``keepdims``).",
-        "the cotangent divided by the count and broadcast back.",
-        f"fgrad.check_grads(lambda x: fnp.mean(x, axis=0), ({_M},))",
-    ),
-    (
-        max,
-        "Differentiable ``numpy.max`` (also ``amax``).",
-        "the cotangent to the maximal elements, split equally among ties.",
-        f"fgrad.check_grads(lambda x: fnp.max(x, axis=1), ({_M},))",
-    ),
-    (
-        min,
-        "Differentiable ``numpy.min`` (also ``amin``).",
-        "the cotangent to the minimal elements, split equally among ties.",
-        f"fgrad.check_grads(lambda x: fnp.min(x, axis=0, keepdims=True), ({_M},))",
-    ),
-    (
-        prod,
-        "Differentiable ``numpy.prod``.",
-        "the cotangent times the product of the other elements (exact when some are 0).",
-        f"fgrad.check_grads(lambda x: fnp.prod(x, axis=1), ({_M},))",
-    ),
-    (
-        var,
-        "Differentiable ``numpy.var`` (``ddof`` supported).",
-        "``2 g (x - mean) / (n - ddof)``, through its composition.",
-        f"fgrad.check_grads(lambda x: fnp.var(x, axis=1, ddof=1), ({_M},))",
-    ),
-    (
-        std,
-        "Differentiable ``numpy.std`` (``ddof`` supported).",
-        "through ``sqrt(var)``; infinite where the spread is 0, as the true derivative.",
-        f"fgrad.check_grads(lambda x: fnp.std(x, axis=0), ({_M},))",
-    ),
-    (
-        average,
-        "Differentiable ``numpy.average`` with optional (traced) weights.",
-        "through ``sum(a * w) / sum(w)``.",
-        f"fgrad.check_grads(lambda x, w: fnp.average(x, 1, w), ({_M}, np.array([1.0, 2.0, 0.5])))",
-    ),
-    (
-        cumsum,
-        "Differentiable ``numpy.cumsum``.",
-        "the reversed cumulative sum of the cotangent.",
-        f"fgrad.check_grads(lambda x: fnp.cumsum(x, axis=1), ({_M},))",
-    ),
-    (
-        cumprod,
-        "Differentiable ``numpy.cumprod``.",
-        "exact also when elements are 0 (quadratic-cost path in that case).",
-        f"fgrad.check_grads(lambda x: fnp.cumprod(x, axis=1), ({_M},))",
-    ),
-]
-_N = "np.array([[0.3, np.nan, 0.5], [2.0, 0.7, -0.4]])"
-_DOCS += [
-    (
-        nansum,
-        "Differentiable ``numpy.nansum``: NaNs count as 0.",
-        "the cotangent broadcast back; 0 at the NaNs.",
-        f"fgrad.grad(lambda x: fnp.nansum(3 * x))({_N})\narray([[3., 0., 3.],\n"
-        "       [3., 3., 3.]])",
-    ),
-    (
-        nanprod,
-        "Differentiable ``numpy.nanprod``: NaNs count as 1.",
-        "as ``prod`` over the other elements; 0 at the NaNs.",
-        f"fgrad.grad(lambda x: fnp.nanprod(x, axis=1).sum())({_N})\narray([[ 0.5 ,  0.  ,  0.3 ],"
-        "\n       [-0.28, -0.8 ,  1.4 ]])",
-    ),
-    (
-        nanmean,
-        "Differentiable ``numpy.nanmean``: the mean of the non-NaN elements.",
-        "the cotangent divided by the number of non-NaN elements; 0 at the NaNs.",
-        f"fgrad.grad(lambda x: fnp.nanmean(x, axis=1).sum())({_N})\narray([[0.5       , 0. "
-        "       , 0.5       ],\n       [0.33333333, 0.33333333, 0.33333333]])",
-    ),
-    (
-        nanvar,
-        "Differentiable ``numpy.nanvar`` (``ddof`` supported).",
-        "``2 g (x - mean) / (count - ddof)`` over the non-NaN elements; 0 at the NaNs.",
-        f"fgrad.check_grads(lambda x: fnp.nanvar(x, axis=0), ({_M},))",
-    ),
-    (
-        nanstd,
-        "Differentiable ``numpy.nanstd`` (``ddof`` supported).",
-        "through ``sqrt(nanvar)``.",
-        f"fgrad.check_grads(lambda x: fnp.nanstd(x, axis=1, ddof=1), ({_M},))",
-    ),
-    (
-        nanmax,
-        "Differentiable ``numpy.nanmax``: the maximum ignoring NaNs.",
-        "the cotangent to the maximal elements, split equally among ties; 0 at the NaNs.",
-        f"fgrad.grad(lambda x: fnp.nanmax(x, axis=0).sum())({_N})\narray([[0., 0., 1.],"
-        "\n       [1., 1., 0.]])",
-    ),
-    (
-        nanmin,
-        "Differentiable ``numpy.nanmin``: the minimum ignoring NaNs.",
-        "the cotangent to the minimal elements, split equally among ties; 0 at the NaNs.",
-        f"fgrad.check_grads(lambda x: fnp.nanmin(x, axis=1), ({_M},))",
-    ),
-    (
-        nancumsum,
-        "Differentiable ``numpy.nancumsum``: NaNs count as 0.",
-        "as ``cumsum``; 0 at the NaNs.",
-        f"fgrad.check_grads(lambda x: fnp.nancumsum(x, axis=1), ({_M},))",
-    ),
-    (
-        nancumprod,
-        "Differentiable ``numpy.nancumprod``: NaNs count as 1.",
-        "as ``cumprod``; 0 at the NaNs.",
-        f"fgrad.check_grads(lambda x: fnp.nancumprod(x, axis=1), ({_M},))",
-    ),
-    (
-        ptp,
-        "Differentiable ``numpy.ptp``: maximum minus minimum.",
-        "``g`` to the maximal and ``-g`` to the minimal elements (ties split).",
-        f"fgrad.check_grads(lambda x: fnp.ptp(x, axis=1), ({_M},))",
-    ),
-    (
-        median,
-        "Differentiable ``numpy.median`` (``axis`` may be a tuple; NaN if a slice has NaNs).",
-        "the cotangent to the middle element, or half of it to each of the two middle "
-        "elements (through a sort).",
-        f"fgrad.check_grads(lambda x: fnp.median(x, axis=1), ({_M},))",
-    ),
-]
-_H = "np.array([-0.7, -0.5, 0.1, 0.5, 1.1, 1.3])"
-_DOCS += [
-    (
-        quantile,
-        "Differentiable ``numpy.quantile`` (``method='linear'``; ``axis`` may be a tuple; "
-        "NaN if a slice has NaNs).",
-        "the cotangent split between the two order statistics around each quantile, "
-        "by the interpolation weights (through a sort); to a traced ``q`` the slope "
-        "between them.",
-        f"fgrad.check_grads(lambda x: fnp.quantile(x, [0.3, 0.9], axis=1), ({_M},))",
-    ),
-    (
-        percentile,
-        "Differentiable ``numpy.percentile``: :func:`quantile` of ``q / 100``.",
-        "as :func:`quantile`.",
-        f"fgrad.check_grads(lambda x: fnp.percentile(x, 40.0), ({_M},))",
-    ),
-    (
-        histogram,
-        "Differentiable ``numpy.histogram``: ``(hist, bin_edges)``.",
-        "the counts are piecewise constant (plain integers); the bin edges move with "
-        "the data's minimum and maximum (``bins`` a number or a rule name, no ``range``), "
-        "with a traced ``range`` or with traced explicit ``bins``; traced ``weights`` "
-        "get the cotangent of their bin; ``density=True`` differentiates through "
-        "``hist / diff(edges) / sum(hist)``.",
-        f"fgrad.check_grads(lambda a: fnp.histogram(a, 4, density=True)[0], ({_H},))",
-    ),
-    (
-        histogram_bin_edges,
-        "Differentiable ``numpy.histogram_bin_edges``.",
-        "as the edges of :func:`histogram`.",
-        f"fgrad.check_grads(lambda a: fnp.histogram_bin_edges(a, 4), ({_H},))",
-    ),
-]
-for _fn, _summary, _gradient, _example in _DOCS:
-    document(_fn, _summary, _gradient, ">>> " + _example)
-
 __all__ = [
     "amax",
-    "histogram",
-    "histogram_bin_edges",
-    "percentile",
-    "quantile",
     "amin",
     "average",
     "cumprod",
     "cumsum",
+    "histogram",
+    "histogram_bin_edges",
     "max",
     "mean",
     "median",
@@ -817,8 +914,10 @@ __all__ = [
     "nanstd",
     "nansum",
     "nanvar",
+    "percentile",
     "prod",
     "ptp",
+    "quantile",
     "std",
     "var",
 ]

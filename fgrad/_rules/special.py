@@ -8,15 +8,15 @@ faster and more accurate: ``sigmoid`` never overflows, ``logsumexp`` and
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from fgrad._core import Primitive, Tracer, bind1
-from fgrad._rules._define import document, normalize_axes, shape_of
-from fgrad._rules.elementwise import _mask, exp
-from fgrad._rules.structural import _sum_fn, reshape
+from fgrad._core import NO_PARAMS, Primitive, Tracer, bind1
+from fgrad._rules.declare import export
+from fgrad._rules.elementwise import exp, mask
+from fgrad._rules.helpers import ndim_of, normalize_axes, shape_of
+from fgrad._rules.linear import SUM, reshape
 
 _EXP_FLOOR: dict[np.dtype[Any], Any] = {}
 
@@ -38,51 +38,68 @@ def _sigmoid_impl(x: Any) -> Any:
     return one / (one + np.exp(-np.maximum(x, _exp_floor(x.dtype))))
 
 
-def _sigmoid_vjp(g: Any, ans: Any, x: Any) -> Any:
-    return g * (ans - ans * ans)
+_SIGMOID = Primitive("sigmoid", _sigmoid_impl, (lambda g, ans, x: g * (ans - ans * ans),))
 
 
-_SIGMOID = Primitive("sigmoid", _sigmoid_impl, (_sigmoid_vjp,))
-
-
+@export("sigmoid", namespace="nn", dispatch=False)
 def sigmoid(x: Any) -> Any:
+    """Logistic sigmoid ``1 / (1 + exp(-x))``, without overflow for any ``x``.
+
+    Gradient: ``g * s * (1 - s)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> fgrad.check_grads(fgrad.nn.sigmoid, (np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]]),))
+    """
     if x.__class__ is Tracer:
-        return bind1(_SIGMOID, x, {})
+        return bind1(_SIGMOID, x, NO_PARAMS)
     return _sigmoid_impl(x)
 
 
-
-
 def _relu_vjp(g: Any, ans: Any, x: Any) -> Any:
-    return g * _mask(np.asarray(ans) > 0 if ans.__class__ is not Tracer else ans > 0, g)
+    return g * mask(np.asarray(ans) > 0 if ans.__class__ is not Tracer else ans > 0, g)
 
 
-def _relu_impl(x: Any) -> Any:
-    return np.maximum(x, 0)
+_RELU = Primitive("relu", lambda x: np.maximum(x, 0), (_relu_vjp,))
 
 
-_RELU = Primitive("relu", _relu_impl, (_relu_vjp,))
-
-
+@export("relu", namespace="nn", dispatch=False)
 def relu(x: Any) -> Any:
+    """Rectified linear unit ``maximum(x, 0)``.
+
+    Gradient: ``g`` where ``x > 0``, else 0 (also at 0).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> fgrad.check_grads(fgrad.nn.relu, (np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]]),))
+    """
     if x.__class__ is Tracer:
-        return bind1(_RELU, x, {})
+        return bind1(_RELU, x, NO_PARAMS)
     return np.maximum(x, 0)
-
-
-
-
-def softplus(x: Any) -> Any:
-    if x.__class__ is Tracer:
-        return bind1(_SOFTPLUS, x, {})
-    return np.logaddexp(0, x)
 
 
 _SOFTPLUS = Primitive("softplus", lambda x: np.logaddexp(0, x), (lambda g, ans, x: g * sigmoid(x),))
 
 
-def _keep_shape(shape: tuple[int, ...], axis: tuple[int, ...]) -> tuple[int, ...]:
-    return tuple(1 if i in axis else d for i, d in enumerate(shape))
+@export("softplus", namespace="nn", dispatch=False)
+def softplus(x: Any) -> Any:
+    """``log(1 + exp(x))`` computed as ``logaddexp(0, x)``.
+
+    Gradient: ``g * sigmoid(x)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> fgrad.check_grads(fgrad.nn.softplus, (np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]]),))
+    """
+    if x.__class__ is Tracer:
+        return bind1(_SOFTPLUS, x, NO_PARAMS)
+    return np.logaddexp(0, x)
 
 
 def _logsumexp_impl(x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
@@ -94,8 +111,8 @@ def _logsumexp_impl(x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
 
 
 def _logsumexp_vjp(g: Any, ans: Any, x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
-    kept = _keep_shape(shape_of(x), axis)
     if not keepdims:
+        kept = tuple(1 if i in axis else d for i, d in enumerate(shape_of(x)))
         g = reshape(g, kept)
         ans = reshape(ans, kept)
     return g * exp(x - ans)
@@ -104,16 +121,23 @@ def _logsumexp_vjp(g: Any, ans: Any, x: Any, axis: tuple[int, ...], keepdims: bo
 _LOGSUMEXP = Primitive("logsumexp", _logsumexp_impl, (_logsumexp_vjp,))
 
 
-def _logsumexp_fn(x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
-    if x.__class__ is Tracer:
-        return bind1(_LOGSUMEXP, x, {"axis": axis, "keepdims": keepdims})
-    return _logsumexp_impl(x, axis, keepdims)
-
-
-
-
+@export("logsumexp", namespace="nn", dispatch=False)
 def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
-    return _logsumexp_fn(x, normalize_axes(axis, len(shape_of(x)), "logsumexp"), keepdims)
+    """``log(sum(exp(x), axis))`` with the maximum subtracted first.
+
+    Gradient: ``g * softmax(x)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> x = np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]])
+    >>> fgrad.check_grads(lambda x: fgrad.nn.logsumexp(x, axis=1), (x,))
+    """
+    axes = normalize_axes(axis, ndim_of(x), "logsumexp")
+    if x.__class__ is Tracer:
+        return bind1(_LOGSUMEXP, x, {"axis": axes, "keepdims": keepdims})
+    return _logsumexp_impl(x, axes, keepdims)
 
 
 def _softmax_impl(x: Any, axis: tuple[int, ...]) -> Any:
@@ -125,68 +149,41 @@ def _softmax_impl(x: Any, axis: tuple[int, ...]) -> Any:
 
 def _softmax_vjp(g: Any, ans: Any, x: Any, axis: tuple[int, ...]) -> Any:
     weighted = g * ans
-    return weighted - ans * _sum_fn(weighted, axis, True)
+    return weighted - ans * SUM(weighted, axis=axis, keepdims=True)
 
 
 _SOFTMAX = Primitive("softmax", _softmax_impl, (_softmax_vjp,))
 
 
-def _softmax_fn(x: Any, axis: tuple[int, ...]) -> Any:
-    if x.__class__ is Tracer:
-        return bind1(_SOFTMAX, x, {"axis": axis})
-    return _softmax_impl(x, axis)
-
-
-
-
+@export("softmax", namespace="nn", dispatch=False)
 def softmax(x: Any, axis: Any = -1) -> Any:
-    return _softmax_fn(x, normalize_axes(axis, len(shape_of(x)), "softmax"))
+    """``exp(x) / sum(exp(x), axis)`` with the maximum subtracted first.
+
+    Gradient: ``s * (g - sum(g * s, axis))``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> x = np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]])
+    >>> fgrad.check_grads(lambda x: fgrad.nn.softmax(x, axis=0), (x,))
+    """
+    return _SOFTMAX(x, axis=normalize_axes(axis, ndim_of(x), "softmax"))
 
 
+@export("log_softmax", namespace="nn", dispatch=False)
 def log_softmax(x: Any, axis: Any = -1) -> Any:
+    """``x - logsumexp(x, axis)``.
+
+    Gradient: through its composition.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> fgrad.check_grads(fgrad.nn.log_softmax, (np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]]),))
+    """
     return x - logsumexp(x, axis, keepdims=True)
 
-
-_X = "np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]])"
-_DOCS: list[tuple[Callable[..., Any], str, str, str]] = [
-    (
-        sigmoid,
-        "Logistic sigmoid ``1 / (1 + exp(-x))``, without overflow for any ``x``.",
-        "``g * s * (1 - s)``.",
-        f"fgrad.check_grads(fgrad.nn.sigmoid, ({_X},))",
-    ),
-    (
-        relu,
-        "Rectified linear unit ``maximum(x, 0)``.",
-        "``g`` where ``x > 0``, else 0 (also at 0).",
-        f"fgrad.check_grads(fgrad.nn.relu, ({_X},))",
-    ),
-    (
-        softplus,
-        "``log(1 + exp(x))`` computed as ``logaddexp(0, x)``.",
-        "``g * sigmoid(x)``.",
-        f"fgrad.check_grads(fgrad.nn.softplus, ({_X},))",
-    ),
-    (
-        logsumexp,
-        "``log(sum(exp(x), axis))`` with the maximum subtracted first.",
-        "``g * softmax(x)``.",
-        f"fgrad.check_grads(lambda x: fgrad.nn.logsumexp(x, axis=1), ({_X},))",
-    ),
-    (
-        softmax,
-        "``exp(x) / sum(exp(x), axis)`` with the maximum subtracted first.",
-        "``s * (g - sum(g * s, axis))``.",
-        f"fgrad.check_grads(lambda x: fgrad.nn.softmax(x, axis=0), ({_X},))",
-    ),
-    (
-        log_softmax,
-        "``x - logsumexp(x, axis)``.",
-        "through its composition.",
-        f"fgrad.check_grads(fgrad.nn.log_softmax, ({_X},))",
-    ),
-]
-for _fn, _summary, _gradient, _example in _DOCS:
-    document(_fn, _summary, _gradient, ">>> import fgrad.nn\n>>> " + _example)
 
 __all__ = ["log_softmax", "logsumexp", "relu", "sigmoid", "softmax", "softplus"]

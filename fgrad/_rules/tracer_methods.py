@@ -13,10 +13,12 @@ import numpy as np
 
 from fgrad._core import NO_PARAMS, Tracer, bind2, concrete, user_site
 from fgrad._rules import elementwise as ew
-from fgrad._rules import linalg as la
+from fgrad._rules import indexing as ix
+from fgrad._rules import linear as st
+from fgrad._rules import products as la
 from fgrad._rules import reductions as red
 from fgrad._rules import shape as sh
-from fgrad._rules import structural as st
+from fgrad._rules import sorting as so
 from fgrad._rules._define import FUNCTION_RULES, UFUNC_RULES
 
 
@@ -184,7 +186,7 @@ _METHODS: dict[str, Any] = {
     "__array_ufunc__": _array_ufunc,
     "__array_function__": _array_function,
     "T": property(lambda self: st.transpose(self)),
-    "mT": property(lambda self: st.swapaxes(self, -1, -2)),
+    "mT": property(lambda self: sh.swapaxes(self, -1, -2)),
     "reshape": _reshape_method,
     "transpose": _transpose_method,
     "sum": st.sum,
@@ -197,10 +199,10 @@ _METHODS: dict[str, Any] = {
     "cumsum": red.cumsum,
     "cumprod": red.cumprod,
     "dot": la.dot,
-    "ravel": st.ravel,
-    "flatten": lambda self: st.ravel(self),
-    "squeeze": st.squeeze,
-    "swapaxes": st.swapaxes,
+    "ravel": sh.ravel,
+    "flatten": lambda self: sh.ravel(self),
+    "squeeze": sh.squeeze,
+    "swapaxes": sh.swapaxes,
     "clip": ew.clip,
     "astype": lambda self, dtype, **kw: st.astype(self, dtype),
     "copy": lambda self: self,
@@ -211,10 +213,10 @@ _METHODS: dict[str, Any] = {
     "diagonal": sh.diagonal,
     "trace": sh.trace,
     "repeat": sh.repeat,
-    "take": st.take,
-    "argmax": lambda self, *a, **k: sh.argmax(self, *a, **k),
-    "argmin": lambda self, *a, **k: sh.argmin(self, *a, **k),
-    "argsort": lambda self, *a, **k: sh.argsort(self, *a, **k),
+    "take": ix.take,
+    "argmax": lambda self, *a, **k: so.argmax(self, *a, **k),
+    "argmin": lambda self, *a, **k: so.argmin(self, *a, **k),
+    "argsort": lambda self, *a, **k: so.argsort(self, *a, **k),
     "round": lambda self, decimals=0: np.round(concrete(self), decimals),
     "item": lambda self, *a: (
         concrete(self).item(*a) if hasattr(concrete(self), "item") else concrete(self)

@@ -52,19 +52,29 @@ from numpy import (
 
 from fgrad._core import Tracer as _Tracer
 from fgrad._rules._define import document as _document
+from fgrad._rules.calculus import *  # noqa: F403
+from fgrad._rules.calculus import __all__ as _calculus_names
 from fgrad._rules.elementwise import *  # noqa: F403
 from fgrad._rules.elementwise import __all__ as _elementwise_names
+from fgrad._rules.indexing import *  # noqa: F403
+from fgrad._rules.indexing import __all__ as _indexing_names
 from fgrad._rules.linalg import *  # noqa: F403
 from fgrad._rules.linalg import __all__ as _linalg_names
+from fgrad._rules.linear import *  # noqa: F403
+from fgrad._rules.linear import __all__ as _structural_names
+from fgrad._rules.linear import astype as _astype
+from fgrad._rules.linear import getitem, scatter_add
+from fgrad._rules.logic import *  # noqa: F403
+from fgrad._rules.logic import __all__ as _logic_names
+from fgrad._rules.products import *  # noqa: F403
+from fgrad._rules.products import __all__ as _product_names
 from fgrad._rules.reductions import *  # noqa: F403
 from fgrad._rules.reductions import __all__ as _reduction_names
 from fgrad._rules.shape import *  # noqa: F403
 from fgrad._rules.shape import __all__ as _shape_names
 from fgrad._rules.shape import stack as _stack
-from fgrad._rules.structural import *  # noqa: F403
-from fgrad._rules.structural import __all__ as _structural_names
-from fgrad._rules.structural import astype as _astype
-from fgrad._rules.structural import getitem, scatter_add
+from fgrad._rules.sorting import *  # noqa: F403
+from fgrad._rules.sorting import __all__ as _sorting_names
 from fgrad.numpy import linalg
 
 
@@ -120,9 +130,14 @@ __all__ = sorted(
     {
         *_elementwise_names,
         *_linalg_names,
+        *_product_names,
         *_reduction_names,
         *_shape_names,
         *_structural_names,
+        *_indexing_names,
+        *_sorting_names,
+        *_logic_names,
+        *_calculus_names,
         "array",
         "asarray",
         "linalg",
@@ -169,3 +184,10 @@ __all__ = sorted(
         "solve",
     }
 ) + ["scatter_add", "getitem"]
+
+# Until this module is built from declare.DECLARATIONS: names declared only as aliases.
+from fgrad._rules.declare import exports as _exports  # noqa: E402
+
+_ALIASES = {k: v for k, v in _exports("numpy").items() if k not in globals()}
+globals().update(_ALIASES)
+__all__ += sorted(_ALIASES)

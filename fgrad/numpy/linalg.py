@@ -19,10 +19,6 @@ array([[ 3., -1.],
 from fgrad._rules.linalg import EighResult as EighResult
 from fgrad._rules.linalg import SlogdetResult as SlogdetResult
 from fgrad._rules.linalg import SVDResult as SVDResult
-from fgrad._rules.linalg import _linalg_cross as cross
-from fgrad._rules.linalg import _linalg_diagonal as diagonal
-from fgrad._rules.linalg import _linalg_outer as outer
-from fgrad._rules.linalg import _linalg_trace as trace
 from fgrad._rules.linalg import (
     cholesky,
     cond,
@@ -30,7 +26,6 @@ from fgrad._rules.linalg import (
     eigh,
     eigvalsh,
     inv,
-    matmul,
     matrix_norm,
     matrix_power,
     matrix_rank,
@@ -42,10 +37,14 @@ from fgrad._rules.linalg import (
     solve,
     svd,
     svdvals,
-    tensordot,
     vecdot,
     vector_norm,
 )
+from fgrad._rules.linalg import linalg_cross as cross
+from fgrad._rules.linalg import linalg_diagonal as diagonal
+from fgrad._rules.linalg import linalg_outer as outer
+from fgrad._rules.linalg import linalg_trace as trace
+from fgrad._rules.products import matmul, tensordot
 
 __all__ = [
     "cholesky",

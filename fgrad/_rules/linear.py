@@ -1,0 +1,381 @@
+"""The linear primitives every VJP is written with, in transpose pairs.
+
+``sum`` and ``broadcast_to`` (with :func:`unbroadcast` and :func:`spread`) are each
+other's VJP, as are ``getitem`` and ``scatter_add``, and the gather and scatter of
+traced index arrays; ``reshape``, ``transpose`` and ``astype`` are their own kind.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from fgrad._core import Primitive, Tracer, bind1, concrete, detach
+from fgrad._rules.declare import export, plain_values
+from fgrad._rules.helpers import dtype_of, ndim_of, no_out, normalize_axes, shape_of
+
+_add_reduce: Callable[..., Any] = np.add.reduce
+
+
+def _sum_impl(x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
+    return _add_reduce(x, axis=axis, keepdims=keepdims)
+
+
+def _sum_vjp(g: Any, ans: Any, x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
+    shape = shape_of(x)
+    if not keepdims:
+        g = reshape(g, tuple(1 if i in axis else d for i, d in enumerate(shape)))
+    return spread(g, shape)
+
+
+SUM = Primitive("sum", _sum_impl, (_sum_vjp,))
+
+
+@export("sum")
+def sum(  # noqa: A001
+    a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False
+) -> Any:
+    """Differentiable ``numpy.sum`` (``axis``, ``dtype``, ``keepdims``).
+
+    Gradient: the output cotangent broadcast back over the summed axes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> import fgrad.numpy as fnp
+    >>> x = np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]])
+    >>> fgrad.check_grads(lambda x: fnp.sum(x, axis=1), (x,))
+    >>> fgrad.grad(fnp.sum)(np.ones(3))
+    array([1., 1., 1.])
+    """
+    no_out("sum", out)
+    if a.__class__ is not Tracer:
+        return np.sum(a, axis=axis, dtype=dtype, keepdims=keepdims)
+    if dtype is not None:
+        a = astype(a, dtype)
+    params = {"axis": normalize_axes(axis, a.ndim, "sum"), "keepdims": keepdims}
+    return bind1(SUM, a, params)
+
+
+def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
+    """Sum the cotangent ``g`` of a broadcast result back to ``shape``."""
+    g_shape = shape_of(g)
+    if g_shape == shape:
+        return g
+    lead = len(g_shape) - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, d in enumerate(shape) if d == 1 and g_shape[lead + i] != 1
+    )
+    if axes:
+        if g.__class__ is Tracer:
+            g = bind1(SUM, g, {"axis": axes, "keepdims": False})
+        else:
+            g = _add_reduce(g, axis=axes)
+    if shape_of(g) != shape:
+        g = reshape(g, shape)
+    return g
+
+
+def _broadcast_to_vjp(g: Any, ans: Any, x: Any, shape: tuple[int, ...]) -> Any:
+    return unbroadcast(g, shape_of(x))
+
+
+_BROADCAST_TO = Primitive("broadcast_to", np.broadcast_to, (_broadcast_to_vjp,))
+
+
+@export("broadcast_to")
+def broadcast_to(array: Any, shape: Any) -> Any:
+    """Differentiable ``numpy.broadcast_to``.
+
+    Gradient: the cotangent summed over the broadcast axes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> import fgrad.numpy as fnp
+    >>> fgrad.check_grads(lambda x: fnp.broadcast_to(x, (4, 3)), (np.array([1.0, 2.0, 3.0]),))
+    """
+    shape = (int(shape),) if np.ndim(shape) == 0 else tuple(int(s) for s in shape)
+    if array.__class__ is not Tracer:
+        return np.broadcast_to(array, shape)
+    if array.shape == shape:
+        return array
+    return bind1(_BROADCAST_TO, array, {"shape": shape})
+
+
+def _spread_impl(x: Any, shape: tuple[int, ...]) -> Any:
+    if x.__class__ is Tracer:
+        return spread(x, shape)
+    out = np.empty(shape, dtype=np.result_type(x))
+    out[...] = x
+    return out
+
+
+# A fresh array also when traced: a broadcast view would reach later rules (matmul) with other
+# strides than the eager fresh array, and NumPy may round those differently (jit != eager).
+_SPREAD = Primitive("broadcast_to", _spread_impl, (_broadcast_to_vjp,))
+
+
+def spread(x: Any, shape: tuple[int, ...]) -> Any:
+    """``x`` broadcast to ``shape`` inside VJP rules: a fresh array, traced or not."""
+    if x.__class__ is Tracer:
+        if x.shape == shape:
+            return x
+        return bind1(_SPREAD, x, {"shape": shape})
+    return _spread_impl(x, shape)
+
+
+def _reshape_vjp(g: Any, ans: Any, x: Any, shape: tuple[int, ...]) -> Any:
+    return reshape(g, shape_of(x))
+
+
+def _reshape_impl(x: Any, shape: tuple[int, ...]) -> Any:
+    return x.reshape(shape) if x.__class__ is np.ndarray else np.reshape(x, shape)
+
+
+_RESHAPE = Primitive("reshape", _reshape_impl, (_reshape_vjp,))
+
+
+@export("reshape")
+def reshape(a: Any, shape: Any, order: str = "C") -> Any:
+    """Differentiable ``numpy.reshape`` (C order; one dimension may be -1).
+
+    Gradient: the cotangent reshaped back.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> import fgrad.numpy as fnp
+    >>> x = np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]])
+    >>> fgrad.check_grads(lambda x: fnp.reshape(x, (3, 2)), (x,))
+    """
+    if order != "C":
+        raise ValueError(f"fgrad.numpy.reshape supports order='C' only, got order={order!r}")
+    if a.__class__ is not Tracer:
+        return np.reshape(a, shape)
+    if np.ndim(shape) == 0:
+        shape = (int(shape),)
+    shape = tuple(int(s) for s in shape)
+    if -1 in shape:
+        shape = np.empty(a.shape, dtype=np.bool_).reshape(shape).shape
+    if shape == a.shape:
+        return a
+    return bind1(_RESHAPE, a, {"shape": shape})
+
+
+def _transpose_vjp(g: Any, ans: Any, x: Any, axes: tuple[int, ...]) -> Any:
+    return TRANSPOSE(g, axes=tuple(np.argsort(axes)))
+
+
+def _transpose_impl(x: Any, axes: tuple[int, ...]) -> Any:
+    return x.transpose(axes) if x.__class__ is np.ndarray else np.transpose(x, axes)
+
+
+TRANSPOSE = Primitive("transpose", _transpose_impl, (_transpose_vjp,))
+
+
+@export("transpose")
+def transpose(a: Any, axes: Any = None) -> Any:
+    """Differentiable ``numpy.transpose``.
+
+    Gradient: the cotangent transposed by the inverse permutation.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> import fgrad.numpy as fnp
+    >>> fgrad.check_grads(fnp.transpose, (np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]]),))
+    """
+    nd = ndim_of(a)
+    if axes is None:
+        axes = tuple(range(nd - 1, -1, -1))
+    else:
+        axes = tuple(normalize_axes(int(ax), nd, "transpose")[0] for ax in axes)
+        if sorted(axes) != list(range(nd)):
+            raise ValueError(f"transpose: axes {axes} are not a permutation of {nd} axes")
+    if a.__class__ is Tracer:
+        return bind1(TRANSPOSE, a, {"axes": axes})
+    return _transpose_impl(a, axes)
+
+
+def _astype_vjp(g: Any, ans: Any, x: Any, dtype: Any) -> Any:
+    return astype(g, dtype_of(x))
+
+
+def _astype_impl(x: Any, dtype: Any) -> Any:
+    return np.asarray(x).astype(dtype)
+
+
+_ASTYPE = Primitive("astype", _astype_impl, (_astype_vjp,))
+_astype_plain = plain_values(_astype_impl, "astype")
+
+
+@export("astype")
+def astype(x: Any, dtype: Any, *, copy: bool = True) -> Any:
+    """``numpy.astype``: ``x`` converted to ``dtype``; differentiable between floating dtypes.
+
+    ``copy`` is accepted for NumPy's signature; a traced array is never written to, so
+    sharing its memory is safe.
+
+    Gradient: the cotangent converted back to the input's dtype; a cast to an integer or bool
+    dtype returns a plain array (no gradient).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> import fgrad.numpy as fnp
+    >>> fgrad.grad(lambda x: fnp.sum(fnp.astype(x, np.float32)))(np.ones(2))
+    array([1., 1.])
+    """
+    dtype = np.dtype(dtype)
+    if x.__class__ is not Tracer:
+        return _astype_impl(x, dtype)
+    if x.dtype == dtype:
+        return x
+    if not np.issubdtype(dtype, np.inexact):
+        return _astype_plain(detach(x), dtype)
+    return bind1(_ASTYPE, x, {"dtype": dtype})
+
+
+def _is_basic_index(index: Any) -> bool:
+    parts = index if isinstance(index, tuple) else (index,)
+    return builtins.all(
+        isinstance(p, (int, np.integer, slice)) or p is None or p is Ellipsis for p in parts
+    )
+
+
+def _scatter_add_impl(g: Any, shape: tuple[int, ...], index: Any, basic: bool) -> Any:
+    out = np.zeros(shape, dtype=np.result_type(g))
+    if basic:
+        out[index] = g
+    else:
+        np.add.at(out, index, g)
+    return out
+
+
+def _scatter_add_vjp(ct: Any, ans: Any, g: Any, shape: Any, index: Any, basic: bool) -> Any:
+    return _GETITEM(ct, index=index, basic=basic)
+
+
+_SCATTER_ADD = Primitive("scatter_add", _scatter_add_impl, (_scatter_add_vjp,))
+
+
+@export("scatter_add")
+def scatter_add(values: Any, shape: tuple[int, ...], index: Any, basic: bool = False) -> Any:
+    """Zeros of ``shape`` with ``values`` added at ``index`` (repeated indices accumulate).
+
+    Gradient: the cotangent read back at ``index``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> import fgrad.numpy as fnp
+    >>> fnp.scatter_add(np.array([1.0, 2.0, 3.0]), (2,), np.array([0, 1, 0]))
+    array([4., 2.])
+    """
+    if values.__class__ is Tracer:
+        return bind1(_SCATTER_ADD, values, {"shape": shape, "index": index, "basic": basic})
+    return _scatter_add_impl(values, shape, index, basic)
+
+
+def _getitem_vjp(g: Any, ans: Any, x: Any, index: Any, basic: bool) -> Any:
+    return scatter_add(g, shape_of(x), index, basic)
+
+
+def _getitem_impl(x: Any, index: Any, basic: bool) -> Any:
+    return x[index]
+
+
+_GETITEM = Primitive("getitem", _getitem_impl, (_getitem_vjp,))
+
+
+def _plain_index(index: Any) -> Any:
+    """The index without differentiation tracers; a replaying trace's tracers stay."""
+    if index.__class__ is Tracer:
+        return detach(index)
+    if isinstance(index, tuple):
+        return tuple(_plain_index(i) for i in index)
+    if isinstance(index, list):
+        return np.asarray([concrete(i) for i in index])
+    return index
+
+
+def _rebuild_index(template: tuple[Any, ...], arrays: tuple[Any, ...]) -> Any:
+    parts = tuple(arrays[v] if is_array else v for is_array, v in template)
+    return parts if len(parts) != 1 or template[0][0] is None else parts[0]
+
+
+def _gather_impl(x: Any, *arrays: Any, template: tuple[Any, ...]) -> Any:
+    return x[_rebuild_index(template, arrays)]
+
+
+def _gather_vjp(
+    g: Any, ans: Any, args: tuple[Any, ...], params: dict[str, Any], argnums: Any
+) -> list[Any]:
+    x, arrays = args[0], args[1:]
+    return [_SCATTER(g, *arrays, shape=shape_of(x), **params) if k == 0 else None for k in argnums]
+
+
+def _scatter_impl(g: Any, *arrays: Any, shape: tuple[int, ...], template: tuple[Any, ...]) -> Any:
+    out = np.zeros(shape, dtype=np.result_type(g))
+    np.add.at(out, _rebuild_index(template, arrays), g)
+    return out
+
+
+def _scatter_vjp(
+    ct: Any, ans: Any, args: tuple[Any, ...], params: dict[str, Any], argnums: Any
+) -> list[Any]:
+    arrays = args[1:]
+    template = params["template"]
+    return [_GATHER(ct, *arrays, template=template) if k == 0 else None for k in argnums]
+
+
+_GATHER = Primitive("gather", _gather_impl, vjp_joint=_gather_vjp, varying_shape=True)
+_SCATTER = Primitive("scatter_add", _scatter_impl, vjp_joint=_scatter_vjp)
+
+
+def getitem(x: Any, index: Any) -> Any:
+    """``x[index]`` for basic, integer-array and boolean-mask indices (``Tracer.__getitem__``).
+
+    Index arrays computed under ``fgrad.jit`` are recorded as arguments (a gather), so
+    replays use the current indices.
+
+    Gradient: the cotangent scatter-added into zeros of ``x``'s shape (repeats accumulate).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> x = np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]])
+    >>> fgrad.check_grads(lambda x: getitem(x, ([0, 1, 1], [2, 0, 0])), (x,))
+    >>> fgrad.grad(lambda x: getitem(x, (0, 1)))(x)
+    array([[0., 1., 0.],
+           [0., 0., 0.]])
+    """
+    index = _plain_index(index)
+    parts = index if isinstance(index, tuple) else (index,)
+    if builtins.any(p.__class__ is Tracer for p in parts):
+        arrays: list[Any] = []
+        template: list[tuple[bool, Any]] = []
+        for p in parts:
+            if p.__class__ is Tracer:
+                template.append((True, len(arrays)))
+                arrays.append(p)
+            else:
+                template.append((False, p))
+        return _GATHER(x, *arrays, template=tuple(template))
+    if x.__class__ is Tracer:
+        return bind1(_GETITEM, x, {"index": index, "basic": _is_basic_index(index)})
+    return x[index]
+
+
+__all__ = ["astype", "broadcast_to", "getitem", "reshape", "scatter_add", "sum", "transpose"]

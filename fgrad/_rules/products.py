@@ -1,0 +1,337 @@
+"""Products of arrays: matmul, dot, vdot, inner, outer, tensordot, einsum, kron."""
+
+from __future__ import annotations
+
+import builtins
+import string
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from fgrad._core import NO_PARAMS, Primitive, Tracer, bind2
+from fgrad._rules.declare import export
+from fgrad._rules.elementwise import multiply
+from fgrad._rules.helpers import ndim_of, no_out, shape_of
+from fgrad._rules.linear import SUM, TRANSPOSE, broadcast_to, getitem, reshape, unbroadcast
+from fgrad._rules.shape import expand_dims, swapaxes
+
+
+def mT(x: Any) -> Any:
+    """``x`` with its last two axes swapped (NumPy's ``x.mT``)."""
+    return swapaxes(x, -1, -2)
+
+
+# --- matmul -------------------------------------------------------------------------
+
+
+def _matmul_vjp_a(g: Any, ans: Any, a: Any, b: Any) -> Any:
+    an, bn = ndim_of(a), ndim_of(b)
+    if an == 2 and bn == 2:
+        return matmul(g, b.T if b.__class__ is np.ndarray else TRANSPOSE(b, axes=(1, 0)))
+    if bn == 1:
+        if an == 1:
+            return g * b
+        return unbroadcast(expand_dims(g, -1) * b, shape_of(a))
+    if an == 1:
+        return unbroadcast(getitem(matmul(b, expand_dims(g, -1)), (Ellipsis, 0)), shape_of(a))
+    return unbroadcast(matmul(g, mT(b)), shape_of(a))
+
+
+def _matmul_vjp_b(g: Any, ans: Any, a: Any, b: Any) -> Any:
+    an, bn = ndim_of(a), ndim_of(b)
+    if an == 2 and bn == 2:
+        return matmul(a.T if a.__class__ is np.ndarray else TRANSPOSE(a, axes=(1, 0)), g)
+    if an == 1:
+        if bn == 1:
+            return g * a
+        return unbroadcast(expand_dims(a, -1) * expand_dims(g, -2), shape_of(b))
+    if bn == 1:
+        return unbroadcast(getitem(matmul(mT(a), expand_dims(g, -1)), (Ellipsis, 0)), shape_of(b))
+    return unbroadcast(matmul(mT(a), g), shape_of(b))
+
+
+_MATMUL = Primitive("matmul", np.matmul, (_matmul_vjp_a, _matmul_vjp_b))
+
+
+@export("matmul")
+@export("linalg.matmul")
+def matmul(x1: Any, x2: Any) -> Any:
+    """Differentiable ``numpy.matmul`` (also ``numpy.linalg.matmul``), batched and for 1-D operands.
+
+    Gradient: ``g @ x2.T`` and ``x1.T @ g``, summed over broadcast batch axes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> import fgrad.numpy as fnp
+    >>> a = np.array([[2.0, 0.5, 0.1], [0.3, 1.5, -0.2]])
+    >>> fgrad.check_grads(fnp.matmul, (a, np.array([[0.3, -1.2], [2.0, 0.7], [0.5, -0.4]])))
+    >>> fgrad.check_grads(fnp.linalg.matmul, (np.ones((2, 2, 3)), np.array([0.3, -1.2, 0.5])))
+    """
+    if x1.__class__ is Tracer or x2.__class__ is Tracer:
+        return bind2(_MATMUL, x1, x2, NO_PARAMS)
+    return np.matmul(x1, x2)
+
+
+# --- tensordot ------------------------------------------------------------------------
+
+
+def _tensordot_axes(axes: Any, a_nd: int, b_nd: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    if np.ndim(axes) == 0:
+        n = int(axes)
+        return tuple(range(a_nd - n, a_nd)), tuple(range(n))
+    a_axes, b_axes = axes
+    a_axes = tuple(int(i) % a_nd for i in np.atleast_1d(a_axes))
+    b_axes = tuple(int(i) % b_nd for i in np.atleast_1d(b_axes))
+    if len(a_axes) != len(b_axes):
+        raise ValueError(f"tensordot: axes {axes!r} pair up different numbers of axes")
+    return a_axes, b_axes
+
+
+def _tensordot_vjp_a(g: Any, ans: Any, a: Any, b: Any, axes: Any) -> Any:
+    a_axes, b_axes = axes
+    a_free = [i for i in range(ndim_of(a)) if i not in a_axes]
+    b_free = [i for i in range(ndim_of(b)) if i not in b_axes]
+    g_b_dims = tuple(range(len(a_free), len(a_free) + len(b_free)))
+    out = _TENSORDOT(g, b, axes=(g_b_dims, tuple(b_free)))
+    # ``out`` has a's free axes, then b's contracted axes in ascending order of b's axes;
+    # label each with the axis of ``a`` it was paired with.
+    paired = [a_axes[b_axes.index(j)] for j in sorted(b_axes)]
+    return TRANSPOSE(out, axes=tuple(np.argsort(a_free + paired)))
+
+
+def _tensordot_vjp_b(g: Any, ans: Any, a: Any, b: Any, axes: Any) -> Any:
+    a_axes, b_axes = axes
+    a_free = [i for i in range(ndim_of(a)) if i not in a_axes]
+    b_free = [i for i in range(ndim_of(b)) if i not in b_axes]
+    out = _TENSORDOT(a, g, axes=(tuple(a_free), tuple(range(len(a_free)))))
+    # ``out`` has a's contracted axes in ascending order of a's axes, then b's free axes.
+    paired = [b_axes[a_axes.index(i)] for i in sorted(a_axes)]
+    return TRANSPOSE(out, axes=tuple(np.argsort(paired + b_free)))
+
+
+_TENSORDOT = Primitive("tensordot", np.tensordot, (_tensordot_vjp_a, _tensordot_vjp_b))
+
+
+@export("tensordot")
+@export("linalg.tensordot")
+def tensordot(a: Any, b: Any, axes: Any = 2) -> Any:
+    """Differentiable ``numpy.tensordot`` (also ``numpy.linalg.tensordot``).
+
+    Gradient: ``tensordot`` of the cotangent with the other operand over its free
+    axes, transposed back to the operand's axis order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> import fgrad.numpy as fnp
+    >>> a = np.array([[2.0, 0.5, 0.1], [0.3, 1.5, -0.2], [0.1, 0.4, 1.8]])
+    >>> b = np.array([[0.3, -1.2], [2.0, 0.7], [0.5, -0.4]])
+    >>> fgrad.check_grads(lambda a, b: fnp.tensordot(a, b, ([0], [0])), (a, b))
+    """
+    if a.__class__ is not Tracer and b.__class__ is not Tracer:
+        return np.tensordot(a, b, axes)
+    return _TENSORDOT(a, b, axes=_tensordot_axes(axes, ndim_of(a), ndim_of(b)))
+
+
+@export("dot")
+def dot(a: Any, b: Any, out: Any = None) -> Any:
+    """Differentiable ``numpy.dot``.
+
+    Gradient: as :func:`matmul` (:func:`tensordot` for an N-D second operand,
+    :func:`multiply` for a scalar).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> import fgrad.numpy as fnp
+    >>> b = np.array([[0.3, -1.2], [2.0, 0.7], [0.5, -0.4]])
+    >>> fgrad.check_grads(fnp.dot, (np.array([0.3, -1.2, 0.5]), b))
+    """
+    no_out("dot", out)
+    if a.__class__ is not Tracer and b.__class__ is not Tracer:
+        return np.dot(a, b)
+    an, bn = ndim_of(a), ndim_of(b)
+    if an == 0 or bn == 0:
+        return multiply(a, b)
+    if bn <= 2:
+        return matmul(a, b)
+    return _TENSORDOT(a, b, axes=((an - 1,), (bn - 2,)))
+
+
+@export("inner")
+def inner(a: Any, b: Any) -> Any:
+    """Differentiable ``numpy.inner``: the sum of products over the last axes.
+
+    Gradient: as :func:`tensordot` over the last axes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> import fgrad.numpy as fnp
+    >>> fgrad.check_grads(fnp.inner, (np.array([0.3, -1.2, 0.5]), np.ones((2, 3))))
+    """
+    if a.__class__ is not Tracer and b.__class__ is not Tracer:
+        return np.inner(a, b)
+    an, bn = ndim_of(a), ndim_of(b)
+    if an == 0 or bn == 0:
+        return multiply(a, b)
+    return _TENSORDOT(a, b, axes=((an - 1,), (bn - 1,)))
+
+
+@export("outer")
+def outer(a: Any, b: Any) -> Any:
+    """Differentiable ``numpy.outer`` (the operands are flattened first).
+
+    Gradient: ``g @ b`` and ``g.T @ a``, reshaped to the operands.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> import fgrad.numpy as fnp
+    >>> fgrad.check_grads(fnp.outer, (np.array([0.3, -1.2, 0.5]), np.array([1.0, 2.0])))
+    """
+    if a.__class__ is not Tracer and b.__class__ is not Tracer:
+        return np.outer(a, b)
+    return reshape(a, (-1, 1)) * reshape(b, (1, -1))
+
+
+@export("vdot")
+def vdot(a: Any, b: Any) -> Any:
+    """Differentiable ``numpy.vdot`` of real arrays: the dot product of the flattened arrays.
+
+    Gradient: ``g * b`` and ``g * a``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> import fgrad.numpy as fnp
+    >>> fgrad.check_grads(fnp.vdot, (np.array([[0.3, -1.2], [0.5, 2.0]]), np.ones((2, 2))))
+    """
+    if a.__class__ is not Tracer and b.__class__ is not Tracer:
+        return np.vdot(a, b)
+    return SUM(reshape(a, (-1,)) * reshape(b, (-1,)), axis=(0,), keepdims=False)
+
+
+@export("kron")
+def kron(a: Any, b: Any) -> Any:
+    """Differentiable ``numpy.kron``, computed as a broadcast product and a reshape.
+
+    Gradient: through the product and the reshape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> import fgrad.numpy as fnp
+    >>> b = np.array([[0.3, -1.2], [2.0, 0.7], [0.5, -0.4]])
+    >>> fgrad.check_grads(fnp.kron, (b, np.array([0.3, -1.2, 0.5])))
+    """
+    if a.__class__ is not Tracer and b.__class__ is not Tracer:
+        return np.kron(a, b)
+    a_shape, b_shape = shape_of(a), shape_of(b)
+    nd = builtins.max(len(a_shape), len(b_shape))
+    a_shape = (1,) * (nd - len(a_shape)) + a_shape
+    b_shape = (1,) * (nd - len(b_shape)) + b_shape
+    a_spread = reshape(a, tuple(v for d in a_shape for v in (d, 1)))
+    b_spread = reshape(b, tuple(v for d in b_shape for v in (1, d)))
+    return reshape(a_spread * b_spread, tuple(p * q for p, q in zip(a_shape, b_shape)))
+
+
+# --- einsum ---------------------------------------------------------------------------
+
+
+def _explicit_einsum(subscripts: str, shapes: Sequence[tuple[int, ...]]) -> str:
+    spec = subscripts.replace(" ", "")
+    inputs, arrow, output = spec.partition("->")
+    in_subs = inputs.split(",")
+    if len(in_subs) != len(shapes):
+        raise ValueError(f"einsum: {subscripts!r} names {len(in_subs)} operands, got {len(shapes)}")
+    unused = [c for c in string.ascii_letters if c not in spec]
+    widths = [len(shape) - (len(s) - 3) if "..." in s else 0 for s, shape in zip(in_subs, shapes)]
+    ell = "".join(unused[: builtins.max(widths, default=0)])
+    in_subs = [s.replace("...", ell[len(ell) - w :] if w else "") for s, w in zip(in_subs, widths)]
+    if arrow:
+        output = output.replace("...", ell)
+    else:
+        letters = "".join(in_subs)
+        output = ell + "".join(
+            sorted(c for c in set(letters) if letters.count(c) == 1 and c not in ell)
+        )
+    return ",".join(in_subs) + "->" + output
+
+
+def _einsum_impl(*operands: Any, spec: str) -> Any:
+    return np.einsum(spec, *operands)
+
+
+def _einsum_vjp(
+    g: Any, ans: Any, operands: tuple[Any, ...], params: dict[str, Any], argnums: Sequence[int]
+) -> list[Any]:
+    inputs, output = params["spec"].split("->")
+    in_subs = inputs.split(",")
+    cts = []
+    for k in argnums:
+        target = in_subs[k]
+        if len(set(target)) != len(target):
+            raise TypeError(
+                f"fgrad.numpy.einsum has no gradient rule for an operand with a repeated "
+                f"index ({target!r} in {params['spec']!r}); take fnp.diagonal first"
+            )
+        others = [s for i, s in enumerate(in_subs) if i != k]
+        available = set(output).union(*others)
+        reduced = "".join(c for c in target if c in available)
+        other_ops = [op for i, op in enumerate(operands) if i != k]
+        ct = _EINSUM(g, *other_ops, spec=",".join([output] + others) + "->" + reduced)
+        op_shape = shape_of(operands[k])
+        ct_shape = shape_of(ct)
+        sizes = dict(zip(reduced, ct_shape))
+        widened = tuple(sizes.get(c, 1) for c in target)
+        if widened != ct_shape:
+            ct = reshape(ct, widened)
+        squash = tuple(i for i, (n, m) in enumerate(zip(op_shape, widened)) if n == 1 and m != 1)
+        if squash:
+            ct = SUM(ct, axis=squash, keepdims=True)
+        if shape_of(ct) != op_shape:
+            ct = broadcast_to(ct, op_shape)
+        cts.append(ct)
+    return cts
+
+
+_EINSUM = Primitive("einsum", _einsum_impl, vjp_joint=_einsum_vjp)
+
+
+@export("einsum")
+def einsum(subscripts: str, *operands: Any, **kwargs: Any) -> Any:
+    """Differentiable ``numpy.einsum`` (subscripts-string form, ``...`` included).
+
+    Gradient: an ``einsum`` of the cotangent with the other operands, widened to the
+    operand's shape. An operand with a repeated index (``"ii->i"``) has no rule
+    (``TypeError``); take :func:`fgrad.numpy.diagonal` first.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fgrad
+    >>> import fgrad.numpy as fnp
+    >>> a = np.array([[2.0, 0.5, 0.1], [0.3, 1.5, -0.2], [0.1, 0.4, 1.8]])
+    >>> b = np.array([[0.3, -1.2], [2.0, 0.7], [0.5, -0.4]])
+    >>> fgrad.check_grads(lambda a, b: fnp.einsum("ij,jk->ik", a, b), (a, b))
+    """
+    if not builtins.any(op.__class__ is Tracer for op in operands):
+        return np.einsum(subscripts, *operands, **kwargs)
+    if not isinstance(subscripts, str):
+        raise TypeError("fgrad.numpy.einsum takes the subscripts-string form only")
+    no_out("einsum", kwargs.get("out"))
+    spec = _explicit_einsum(subscripts, [shape_of(op) for op in operands])
+    return _EINSUM(*operands, spec=spec)
+
+
+__all__ = ["dot", "einsum", "inner", "kron", "matmul", "outer", "tensordot", "vdot"]

@@ -11,6 +11,9 @@ Pure functions over parameter pytrees are differentiated by transforms:
 >>> value, dw = fgrad.value_and_grad(loss)(np.full(3, 0.1), x, y)
 >>> dw.shape
 (3,)
+
+The examples in fgrad's docstrings assume these three imports (``np``, ``fgrad``, ``fnp``),
+as NumPy's assume ``np``.
 """
 
 import importlib

@@ -467,7 +467,6 @@ def concrete(x: Any) -> Any:
 
     Examples
     --------
-    >>> import fgrad
     >>> fgrad.grad(lambda x: x * concrete(x))(3.0)
     array(3.)
     """
@@ -484,7 +483,6 @@ def peek(x: Any) -> Any:
 
     Examples
     --------
-    >>> import numpy as np, fgrad
     >>> fgrad.grad(lambda x: (x * peek(x).size).sum())(np.ones(3))
     array([3., 3., 3.])
     """
@@ -529,7 +527,6 @@ class Primitive:
 
     Examples
     --------
-    >>> import numpy as np, fgrad
     >>> cube = Primitive("cube", lambda x: x**3, (lambda g, ans, x: 3 * g * x**2,))
     >>> cube(2.0), fgrad.grad(cube)(2.0)
     (8.0, array(12.))

@@ -496,8 +496,6 @@ def jit(
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad, fgrad.numpy as fnp
     >>> @fgrad.jit
     ... def step(w, x):
     ...     loss, g = fgrad.value_and_grad(lambda w: fnp.sum(fnp.tanh(x @ w) ** 2))(w)

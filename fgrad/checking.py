@@ -212,8 +212,6 @@ def check_grads(
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad, fgrad.numpy as fnp
     >>> fgrad.check_grads(lambda x, y: fnp.sin(x) * y, (np.array([0.5, 1.0]), 2.0))
     >>> bad = fgrad.custom_vjp(fnp.sin)
     >>> bad.defvjp(lambda x: (fnp.sin(x), x), lambda x, g: (g * fnp.sin(x),))
@@ -244,8 +242,6 @@ def gradient_errors(
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad.numpy as fnp
     >>> from fgrad.checking import gradient_errors
     >>> errors = gradient_errors(fnp.exp, (np.array([0.5, 1.0]),), order=1)
     >>> sorted(errors)

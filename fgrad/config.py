@@ -9,7 +9,6 @@ was the forward pass or a VJP, and the user's line that called it.
 
 Examples
 --------
->>> import fgrad
 >>> fgrad.config.debug_nans, fgrad.config.debug_infs
 (False, False)
 >>> with fgrad.config.debugging_nans():
@@ -56,8 +55,6 @@ def debugging_nans(enabled: bool = True) -> Iterator[None]:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad, fgrad.numpy as fnp
     >>> with fgrad.config.debugging_nans(), np.errstate(invalid="ignore"):
     ...     fgrad.grad(lambda x: fnp.log(x))(-1.0)
     Traceback (most recent call last):
@@ -85,8 +82,6 @@ def debugging_infs(enabled: bool = True) -> Iterator[None]:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad, fgrad.numpy as fnp
     >>> with fgrad.config.debugging_infs(), np.errstate(divide="ignore"):
     ...     fgrad.grad(lambda x: fnp.sqrt(x))(0.0)
     Traceback (most recent call last):

@@ -359,7 +359,6 @@ def train_test_split(
 
     Examples
     --------
-    >>> import numpy as np
     >>> from fgrad.datasets import train_test_split
     >>> X, y = np.arange(20).reshape(10, 2), np.arange(10)
     >>> X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.3, random_state=0)
@@ -442,7 +441,6 @@ def batches(
 
     Examples
     --------
-    >>> import numpy as np
     >>> from fgrad import random
     >>> from fgrad.datasets import batches
     >>> X, y = np.arange(10).reshape(5, 2), np.arange(5)
@@ -500,7 +498,6 @@ class Standardizer:
 
     Examples
     --------
-    >>> import numpy as np
     >>> from fgrad.datasets import Standardizer
     >>> X_train = np.array([[1.0, 5.0], [3.0, 5.0]])
     >>> scaler = Standardizer.fit(X_train)

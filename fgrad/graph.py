@@ -18,7 +18,6 @@ function; outside :func:`trace_graph` it does nothing.
 
 Examples
 --------
->>> import fgrad.numpy as fnp
 >>> from fgrad.graph import label, trace_graph
 >>> def neuron(x, w, b):
 ...     n = label(x * w + b, "n")
@@ -157,7 +156,6 @@ def label(x: Any, name: str) -> Any:
 
     Examples
     --------
-    >>> import fgrad
     >>> from fgrad.graph import label, trace_graph
     >>> f = lambda a, b: label(a * b, "e") + 1.0
     >>> trace_graph(f, 2.0, 3.0).find("e").index

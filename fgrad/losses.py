@@ -18,8 +18,6 @@ repeat them.
 
 Examples
 --------
->>> import numpy as np
->>> import fgrad
 >>> from fgrad import losses
 >>> logits = np.array([[2.0, -1.0, 0.5], [0.0, 3.0, -2.0]])
 >>> labels = np.array([0, 1])
@@ -136,7 +134,6 @@ def mse(predictions: Any, targets: Any, reduction: Reduction = "mean") -> Any:
 
     Examples
     --------
-    >>> import numpy as np
     >>> from fgrad import losses
     >>> float(losses.mse(np.array([1.0, 2.0]), np.array([0.0, 4.0])))
     2.5
@@ -177,7 +174,6 @@ def binary_cross_entropy(probs: Any, targets: Any, reduction: Reduction = "mean"
 
     Examples
     --------
-    >>> import numpy as np
     >>> from fgrad import losses
     >>> p, t = np.array([0.9, 0.2]), np.array([1.0, 0.0])
     >>> bool(np.isclose(losses.binary_cross_entropy(p, t), -(np.log(0.9) + np.log(0.8)) / 2))
@@ -222,8 +218,6 @@ def sigmoid_binary_cross_entropy(logits: Any, targets: Any, reduction: Reduction
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
     >>> from fgrad import losses
     >>> x, t = np.array([1e4, -1e4, 0.0]), np.array([0.0, 0.0, 1.0])
     >>> losses.sigmoid_binary_cross_entropy(x, t, reduction="none")
@@ -273,7 +267,6 @@ def softmax_cross_entropy(logits: Any, labels: Any, reduction: Reduction = "mean
 
     Examples
     --------
-    >>> import numpy as np
     >>> from fgrad import losses
     >>> logits = np.array([[0.0, 0.0], [1e4, -1e4]])
     >>> losses.softmax_cross_entropy(logits, np.array([1, 0]), reduction="none")
@@ -335,7 +328,6 @@ def multiclass_hinge(
 
     Examples
     --------
-    >>> import numpy as np
     >>> from fgrad import losses
     >>> scores = np.array([[3.2, 5.1, -1.7], [1.3, 4.9, 2.0], [2.2, 2.5, -3.1]])
     >>> losses.multiclass_hinge(scores, np.array([0, 1, 2]), reduction="none")
@@ -380,8 +372,6 @@ def l2_penalty(params: Any) -> Any:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
     >>> from fgrad import losses
     >>> params = ((np.array([[1.0, 2.0]]), np.array([3.0])), ())
     >>> float(losses.l2_penalty(params))

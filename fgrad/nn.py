@@ -26,8 +26,6 @@ of :mod:`fgrad._rules.special`), :func:`leaky_relu` and ``tanh``
 
 Examples
 --------
->>> import numpy as np
->>> import fgrad, fgrad.numpy as fnp
 >>> from fgrad import nn, random
 >>> init, apply = nn.serial(nn.Dense(8), nn.Tanh, nn.Dense(1))
 >>> out_shape, params = init(random.key(0), (-1, 2))
@@ -122,8 +120,6 @@ def leaky_relu(x: Any, alpha: float = 0.01) -> Any:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
     >>> from fgrad import nn
     >>> nn.leaky_relu(np.array([-2.0, 0.0, 3.0]), alpha=0.1)
     array([-0.2,  0. ,  3. ])
@@ -234,7 +230,6 @@ def ones(key: random.Key, shape: Sequence[int], dtype: npt.DTypeLike = np.float6
 
     Examples
     --------
-    >>> import numpy as np
     >>> from fgrad import nn, random
     >>> nn.ones(random.key(0), (2,), np.float32)
     array([1., 1.], dtype=float32)
@@ -280,7 +275,6 @@ def glorot_uniform() -> InitFn:
 
     Examples
     --------
-    >>> import numpy as np
     >>> from fgrad import nn, random
     >>> w = nn.glorot_uniform()(random.key(0), (4, 2))
     >>> bool(np.abs(w).max() < np.sqrt(6 / 6))
@@ -311,7 +305,6 @@ def he_uniform() -> InitFn:
 
     Examples
     --------
-    >>> import numpy as np
     >>> from fgrad import nn, random
     >>> w = nn.he_uniform()(random.key(0), (6, 3))
     >>> bool(np.abs(w).max() < 1.0)
@@ -357,7 +350,6 @@ def freeze(tree: Any) -> Any:
 
     Examples
     --------
-    >>> import numpy as np
     >>> from fgrad import nn
     >>> W = np.zeros(2)
     >>> frozen = nn.freeze({"W": W, "b": 0.5})
@@ -399,7 +391,6 @@ class Layer(NamedTuple):
 
     Examples
     --------
-    >>> import numpy as np
     >>> from fgrad import nn, random
     >>> scale = nn.Layer(lambda key, shape: (shape, np.array(2.0)),
     ...                  lambda params, x, *, key=None: params * x)
@@ -467,7 +458,6 @@ def LeakyRelu(alpha: float = 0.01) -> Layer:  # noqa: N802
 
     Examples
     --------
-    >>> import numpy as np
     >>> from fgrad import nn, random
     >>> init, apply = nn.LeakyRelu(0.5)
     >>> shape, params = init(random.key(0), (-1, 2))
@@ -519,7 +509,6 @@ def Dense(out_dim: int, w_init: InitFn = _GLOROT_NORMAL, b_init: InitFn = zeros)
 
     Examples
     --------
-    >>> import numpy as np
     >>> from fgrad import nn, random
     >>> init, apply = nn.Dense(3, b_init=nn.ones)
     >>> out_shape, (W, b) = init(random.key(0), (-1, 2))
@@ -564,7 +553,6 @@ def Dropout(rate: float) -> Layer:  # noqa: N802
 
     Examples
     --------
-    >>> import numpy as np
     >>> from fgrad import nn, random
     >>> init, apply = nn.Dropout(0.5)
     >>> shape, params = init(random.key(0), (-1, 4))
@@ -658,7 +646,6 @@ def serial(*layers: Any) -> Layer:
 
     Examples
     --------
-    >>> import numpy as np
     >>> from fgrad import nn, random
     >>> init, apply = nn.serial(nn.Dense(4), nn.Relu, nn.Dropout(0.5), nn.Dense(2), nn.Softmax)
     >>> out_shape, params = init(random.key(0), (-1, 3))
@@ -704,7 +691,6 @@ def parallel(*layers: Any) -> Layer:
 
     Examples
     --------
-    >>> import numpy as np
     >>> from fgrad import nn, random
     >>> init, apply = nn.parallel(nn.Dense(3), nn.Identity)
     >>> out_shapes, params = init(random.key(0), ((-1, 2), (-1, 5)))

@@ -21,8 +21,6 @@ training step replays without re-tracing.
 
 Examples
 --------
->>> import numpy as np
->>> import fgrad, fgrad.numpy as fnp
 >>> from fgrad import optim
 >>> def loss(params):
 ...     return fnp.sum((params["w"] - 3.0) ** 2)
@@ -225,7 +223,6 @@ def sgd_update(params: Any, grads: Any, lr: float) -> Any:
 
     Examples
     --------
-    >>> import numpy as np
     >>> from fgrad import optim
     >>> params = {"w": np.array([1.0, 2.0]), "b": np.array(0.5)}
     >>> grads = {"w": np.array([10.0, -10.0]), "b": np.array(1.0)}
@@ -260,7 +257,6 @@ def apply_updates(params: Any, updates: Any) -> Any:
 
     Examples
     --------
-    >>> import numpy as np
     >>> from fgrad import optim
     >>> optim.apply_updates((np.ones(2), 1.0), (np.array([0.5, -0.5]), np.array(2.0)))
     (array([1.5, 0.5]), array(3.))
@@ -379,7 +375,6 @@ class GradientTransformation(NamedTuple):
 
     Examples
     --------
-    >>> import numpy as np
     >>> from fgrad import optim
     >>> def scale_by(factor):
     ...     return optim.GradientTransformation(
@@ -400,7 +395,6 @@ class SgdState(NamedTuple):
 
     Examples
     --------
-    >>> import numpy as np
     >>> from fgrad import optim
     >>> optim.sgd(0.1, momentum=0.9).init({"w": np.ones(2)})
     SgdState(count=array(0), trace={'w': array([0., 0.])})
@@ -415,7 +409,6 @@ class AdamState(NamedTuple):
 
     Examples
     --------
-    >>> import numpy as np
     >>> from fgrad import optim
     >>> optim.adam(1e-3).init(np.ones(2))
     AdamState(count=array(0), mu=array([0., 0.]), nu=array([0., 0.]))
@@ -431,7 +424,6 @@ class RmsPropState(NamedTuple):
 
     Examples
     --------
-    >>> import numpy as np
     >>> from fgrad import optim
     >>> optim.rmsprop(1e-3).init(np.ones(1))
     RmsPropState(count=array(0), nu=array([0.]))
@@ -446,7 +438,6 @@ class AdagradState(NamedTuple):
 
     Examples
     --------
-    >>> import numpy as np
     >>> from fgrad import optim
     >>> optim.adagrad(0.1).init(np.ones(1))
     AdagradState(count=array(0), sum_of_squares=array([0.]))
@@ -461,7 +452,6 @@ class ClipState(NamedTuple):
 
     Examples
     --------
-    >>> import numpy as np
     >>> from fgrad import optim
     >>> optim.clip_by_global_norm(1.0).init(np.ones(1))
     ClipState(count=array(0))
@@ -508,7 +498,6 @@ def sgd(
 
     Examples
     --------
-    >>> import numpy as np
     >>> from fgrad import optim
     >>> opt = optim.sgd(0.1, momentum=0.9)
     >>> state = opt.init(np.zeros(1))
@@ -575,7 +564,6 @@ def adam(
 
     Examples
     --------
-    >>> import numpy as np
     >>> from fgrad import optim
     >>> opt = optim.adam(0.1)
     >>> updates, state = opt.update(np.array([3.0, -0.01]), opt.init(np.zeros(2)))
@@ -630,7 +618,6 @@ def adamw(
 
     Examples
     --------
-    >>> import numpy as np
     >>> from fgrad import optim
     >>> opt = optim.adamw(0.1, weight_decay=0.5)
     >>> params = np.array([2.0])
@@ -680,7 +667,6 @@ def rmsprop(
 
     Examples
     --------
-    >>> import numpy as np
     >>> from fgrad import optim
     >>> opt = optim.rmsprop(0.01, decay=0.75)
     >>> updates, state = opt.update(np.array([4.0]), opt.init(np.zeros(1)))
@@ -718,7 +704,6 @@ def adagrad(learning_rate: ScalarOrSchedule, eps: float = 1e-8) -> GradientTrans
 
     Examples
     --------
-    >>> import numpy as np
     >>> from fgrad import optim
     >>> opt = optim.adagrad(0.5)
     >>> state = opt.init(np.zeros(1))
@@ -771,7 +756,6 @@ def clip_by_global_norm(max_norm: float) -> GradientTransformation:
 
     Examples
     --------
-    >>> import numpy as np
     >>> from fgrad import optim
     >>> clip = optim.clip_by_global_norm(1.0)
     >>> updates, _ = clip.update((np.array([3.0]), np.array([4.0])), clip.init(None))
@@ -799,7 +783,6 @@ def chain(*transforms: GradientTransformation) -> GradientTransformation:
 
     Examples
     --------
-    >>> import numpy as np
     >>> from fgrad import optim
     >>> opt = optim.chain(optim.clip_by_global_norm(1.0), optim.sgd(0.5))
     >>> state = opt.init(np.zeros(2))

@@ -263,7 +263,6 @@ def decision_boundary(
     >>> import matplotlib
     >>> matplotlib.use("Agg")
     >>> import matplotlib.pyplot as plt
-    >>> import numpy as np
     >>> from fgrad.plot import decision_boundary
     >>> X = np.array([[-1.0, 0.0], [1.0, 0.0]])
     >>> ax = decision_boundary(lambda P: P[:, 0], X, [0, 1], resolution=20, threshold=0.0)

@@ -246,7 +246,6 @@ def normal(key: Key, shape: Shape = (), dtype: npt.DTypeLike = np.float64) -> np
 
     Examples
     --------
-    >>> import numpy as np
     >>> from fgrad import random
     >>> x = random.normal(random.key(0), (2, 3))
     >>> x.shape, x.dtype
@@ -363,7 +362,6 @@ def permutation(key: Key, x: int | npt.ArrayLike) -> npt.NDArray[Any]:
 
     Examples
     --------
-    >>> import numpy as np
     >>> from fgrad import random
     >>> perm = random.permutation(random.key(0), 5)
     >>> sorted(perm.tolist())

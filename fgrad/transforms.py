@@ -305,8 +305,6 @@ def value_and_grad(
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad, fgrad.numpy as fnp
     >>> def loss(params, x):
     ...     return fnp.sum((params["w"] * x + params["b"]) ** 2)
     >>> value, grads = fgrad.value_and_grad(loss)({"w": 2.0, "b": 1.0}, np.array([1.0, 2.0]))
@@ -357,8 +355,6 @@ def grad(
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad, fgrad.numpy as fnp
     >>> fgrad.grad(lambda x: fnp.sum(fnp.tanh(x)))(np.array([0.0, 1.0]))
     array([1.        , 0.41997434])
     >>> fgrad.grad(fgrad.grad(fnp.sin))(0.5)  # -sin(0.5)
@@ -436,8 +432,6 @@ def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad, fgrad.numpy as fnp
     >>> out, pullback = fgrad.vjp(lambda x: x * x, np.array([1.0, 2.0]))
     >>> pullback(np.array([1.0, 10.0]))
     (array([ 2., 40.]),)
@@ -525,8 +519,6 @@ def jvp(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad, fgrad.numpy as fnp
     >>> fgrad.jvp(fnp.sin, (np.array([0.0, 1.0]),), (np.array([1.0, 2.0]),))
     (array([0.        , 0.84147098]), array([1.        , 1.08060461]))
     """
@@ -612,8 +604,6 @@ def jacobian(fun: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Calla
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad, fgrad.numpy as fnp
     >>> fgrad.jacobian(lambda x: x ** 2)(np.array([1.0, 3.0]))
     array([[2., 0.],
            [0., 6.]])
@@ -666,8 +656,6 @@ def jacfwd(fun: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callabl
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad, fgrad.numpy as fnp
     >>> fgrad.jacfwd(lambda x: fnp.stack([x[0] * x[1], fnp.sin(x[0])]))(np.array([0.0, 2.0]))
     array([[2., 0.],
            [1., 0.]])
@@ -726,8 +714,6 @@ def hessian(fun: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callab
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad, fgrad.numpy as fnp
     >>> fgrad.hessian(lambda x: x[0] ** 2 * x[1])(np.array([1.0, 3.0]))
     array([[6., 2.],
            [2., 0.]])
@@ -742,7 +728,6 @@ def stop_gradient(x: Any) -> Any:
 
     Examples
     --------
-    >>> import fgrad, fgrad.numpy as fnp
     >>> fgrad.grad(lambda x: x * fgrad.stop_gradient(x))(3.0)
     array(3.)
     """
@@ -776,8 +761,6 @@ class custom_vjp:  # noqa: N801
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad, fgrad.numpy as fnp
     >>> @fgrad.custom_vjp
     ... def clipped_identity(x):
     ...     return x

@@ -15,7 +15,6 @@ structure; :func:`tree_unflatten` rebuilds it. The semantics follow
 
 Examples
 --------
->>> import numpy as np
 >>> params = {"w": np.ones(2), "b": 0.5}
 >>> leaves, treedef = tree_flatten(params)
 >>> leaves

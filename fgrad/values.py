@@ -26,7 +26,6 @@ def is_traced(x: Any) -> bool:
 
     Examples
     --------
-    >>> import fgrad
     >>> from fgrad.values import is_traced
     >>> is_traced(1.0), fgrad.grad(lambda x: float(is_traced(x)) * x)(2.0)
     (False, array(1.))

@@ -13,7 +13,7 @@ import fgrad._jit as jit_module
 import fgrad.numpy as fnp
 from fgrad._core import Primitive, bind1, concrete
 from fgrad._jit import _CODEGEN_LIMIT
-from fgrad._rules._define import plain_values
+from fgrad._rules.declare import plain_values
 
 
 def mlp_step(params, X, y):

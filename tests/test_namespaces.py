@@ -1,4 +1,4 @@
-"""The export lists: ``fgrad.numpy`` and ``fgrad.numpy.linalg`` hold NumPy's names, each declared once.
+"""Export lists: ``fgrad.numpy`` and ``fgrad.numpy.linalg`` hold NumPy's names, declared once.
 
 The names come from the declarations in the rule modules (``fgrad/_rules/declare.py``),
 the only source of each namespace's list. A name NumPy does not have, a private helper
@@ -64,7 +64,9 @@ def test_export_list_is_the_declarations_and_nothing_leaks(
 def test_linalg_only_functions_are_not_at_top_level() -> None:
     for name in ("inv", "cholesky", "det", "slogdet", "solve", "norm", "getitem"):
         assert not hasattr(fnp, name), name
-    with pytest.raises(AttributeError, match=r"numpy\.linalg\.inv, so use fgrad\.numpy\.linalg\.inv"):
+    with pytest.raises(
+        AttributeError, match=r"numpy\.linalg\.inv, so use fgrad\.numpy\.linalg\.inv"
+    ):
         fnp.inv  # noqa: B018
 
 
@@ -93,7 +95,7 @@ def test_numpy_calls_on_tracers_reach_every_declared_function() -> None:
     from fgrad._rules.declare import FUNCTION_RULES, UFUNC_RULES, numpy_object
 
     for namespace in ("numpy", "numpy.linalg"):
-        for short, entry in DECLARATIONS[namespace].items():
+        for entry in DECLARATIONS[namespace].values():
             numpy_fn = numpy_object(entry.name)
             if entry.differentiability == "numpy" or not _dispatchable(numpy_fn):
                 continue

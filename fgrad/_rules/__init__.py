@@ -1,10 +1,15 @@
-"""Primitive rules: each forward function with its VJPs, one family per module.
+"""Primitive rules: each NumPy function's forward, VJPs and declaration, one family per module.
 
-Importing this package attaches the array interface to ``Tracer``.
+Modules, in import order (each imports only those before it): ``helpers`` and ``declare``
+(the declaration API), ``linear``, ``elementwise``, ``shape``, ``indexing``, ``sorting``,
+``logic``, ``calculus``, ``reductions``, ``products``, ``linalg``, ``special``, ``creation``,
+then ``tracer_methods``, which gives ``Tracer`` its operators and NumPy's dispatch protocols.
+Importing this package declares every function (see ``declare.DECLARATIONS``).
 """
 
-from fgrad._rules import (
+from fgrad._rules import (  # noqa: F401  (imported to declare their functions)
     calculus,
+    creation,
     elementwise,
     indexing,
     linalg,
@@ -15,19 +20,5 @@ from fgrad._rules import (
     shape,
     sorting,
     special,
+    tracer_methods,
 )
-from fgrad._rules import tracer_methods as _tracer_methods  # noqa: F401  (imported to attach)
-
-__all__ = [
-    "calculus",
-    "elementwise",
-    "indexing",
-    "linalg",
-    "linear",
-    "logic",
-    "products",
-    "reductions",
-    "shape",
-    "sorting",
-    "special",
-]

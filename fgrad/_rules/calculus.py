@@ -43,9 +43,6 @@ def diff(
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
-    >>> import fgrad.numpy as fnp
     >>> x = np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]])
     >>> fgrad.check_grads(lambda a: fnp.diff(a, 2, prepend=0.5), (x,))
     """
@@ -89,9 +86,6 @@ def ediff1d(ary: Any, to_end: Any = None, to_begin: Any = None) -> Any:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
-    >>> import fgrad.numpy as fnp
     >>> x = np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]])
     >>> fgrad.check_grads(lambda a: fnp.ediff1d(a, to_begin=[1.0, 2.0]), (x,))
     """
@@ -122,9 +116,6 @@ def trapezoid(y: Any, x: Any = None, dx: Any = 1.0, axis: int = -1) -> Any:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
-    >>> import fgrad.numpy as fnp
     >>> x = np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]])
     >>> fgrad.check_grads(lambda y, x: fnp.trapezoid(y, x), (x, np.array([0.0, 0.5, 1.5])))
     """
@@ -158,9 +149,6 @@ def gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: int = 1) -> An
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
-    >>> import fgrad.numpy as fnp
     >>> x = np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]])
     >>> fgrad.check_grads(lambda f: fnp.gradient(f, 0.5, axis=1, edge_order=2), (x,))
     """
@@ -280,9 +268,6 @@ def interp(
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
-    >>> import fgrad.numpy as fnp
     >>> x, xp, fp = np.array([0.3, 1.2, 2.5]), np.array([0.0, 1.0, 2.0]), np.array([1.0, -0.5, 2.0])
     >>> fgrad.check_grads(fnp.interp, (x, xp, fp))
     """
@@ -333,9 +318,6 @@ def cross(
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
-    >>> import fgrad.numpy as fnp
     >>> x = np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]])
     >>> fgrad.check_grads(fnp.cross, (x, np.array([1.0, -0.5, 2.0])))
     """
@@ -354,6 +336,3 @@ def cross(
     b0, b1, b2 = (getitem(b, (Ellipsis, i)) for i in range(3))
     c = stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], axis=-1)
     return moveaxis(c, -1, axisc)
-
-
-__all__ = ["cross", "diff", "ediff1d", "gradient", "interp", "trapezoid"]

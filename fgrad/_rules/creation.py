@@ -47,9 +47,6 @@ def array(object: Any, dtype: Any = None, copy: bool = True, ndmin: int = 0) -> 
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
-    >>> import fgrad.numpy as fnp
     >>> fgrad.grad(lambda x: fnp.sum(fnp.array([x, 2 * x, [1.0, 1.0]])))(np.ones(2))
     array([3., 3.])
     """
@@ -69,8 +66,6 @@ def asarray(a: Any, dtype: Any = None) -> Any:
 
     Examples
     --------
-    >>> import fgrad
-    >>> import fgrad.numpy as fnp
     >>> fgrad.grad(lambda x: fnp.sum(fnp.asarray([x, x])))(1.5)
     array(2.)
     """

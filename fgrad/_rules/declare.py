@@ -136,8 +136,8 @@ def missing(namespace: str, name: str) -> str:
 
     Examples
     --------
-    >>> print(missing("numpy", "inv"))
-    module 'fgrad.numpy' has no attribute 'inv': NumPy has it as numpy.linalg.inv, so use fgrad.numpy.linalg.inv
+    >>> missing("numpy", "inv").partition(": ")[2]
+    'NumPy has it as numpy.linalg.inv, so use fgrad.numpy.linalg.inv'
     """
     message = f"module 'fgrad.{namespace}' has no attribute {name!r}"
     if name.startswith("__"):
@@ -184,9 +184,6 @@ def _caller_module() -> str:
 _EXAMPLE_HEADER = """
 Examples
 --------
->>> import numpy as np
->>> import fgrad
->>> import fgrad.numpy as fnp
 """
 
 
@@ -294,9 +291,9 @@ def non_differentiable(
         f">>> args = ({sample},)\n"
         f">>> repr(fnp.{fn_name}(*args)) == repr({reference or 'np.' + fn_name}(*args))\nTrue",
     )
-    return export(
-        fn_name, differentiability="piecewise_constant", aliases=aliases, sample=sample
-    )(fn)
+    return export(fn_name, differentiability="piecewise_constant", aliases=aliases, sample=sample)(
+        fn
+    )
 
 
 def plain_values(numpy_fn: Callable[..., Any], name: str) -> Callable[..., Any]:

@@ -26,9 +26,6 @@ def take(a: Any, indices: Any, axis: int | None = None) -> Any:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
-    >>> import fgrad.numpy as fnp
     >>> x = np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]])
     >>> fgrad.check_grads(lambda x: fnp.take(x, [2, 0, 2], axis=1), (x,))
     """
@@ -49,9 +46,6 @@ def take_along_axis(arr: Any, indices: Any, axis: int | None) -> Any:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
-    >>> import fgrad.numpy as fnp
     >>> x = np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]])
     >>> fgrad.check_grads(lambda x: fnp.take_along_axis(x, np.array([[1], [0]]), 1), (x,))
     """
@@ -80,9 +74,6 @@ def extract(condition: Any, arr: Any) -> Any:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
-    >>> import fgrad.numpy as fnp
     >>> x = np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]])
     >>> fgrad.check_grads(lambda a: fnp.extract(np.array([[1, 0, 1], [0, 1, 1]]), a), (x,))
     """
@@ -101,9 +92,6 @@ def compress(condition: Any, a: Any, axis: int | None = None, out: Any = None) -
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
-    >>> import fgrad.numpy as fnp
     >>> x = np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]])
     >>> fgrad.check_grads(lambda a: fnp.compress([False, True, True], a, axis=1), (x,))
     """
@@ -131,9 +119,6 @@ def choose(a: Any, choices: Any, out: Any = None, mode: str = "raise") -> Any:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
-    >>> import fgrad.numpy as fnp
     >>> x = np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]])
     >>> v = np.array([0.3, -1.2, 0.5])
     >>> fgrad.check_grads(lambda a, b: fnp.choose(np.array([[0, 1, 1], [1, 0, 0]]), [a, b]), (x, v))
@@ -158,15 +143,3 @@ def choose(a: Any, choices: Any, out: Any = None, mode: str = "raise") -> Any:
 nonzero = non_differentiable(np.nonzero)
 flatnonzero = non_differentiable(np.flatnonzero)
 argwhere = non_differentiable(np.argwhere)
-
-
-__all__ = [
-    "argwhere",
-    "choose",
-    "compress",
-    "extract",
-    "flatnonzero",
-    "nonzero",
-    "take",
-    "take_along_axis",
-]

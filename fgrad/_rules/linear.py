@@ -44,9 +44,6 @@ def sum(  # noqa: A001
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
-    >>> import fgrad.numpy as fnp
     >>> x = np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]])
     >>> fgrad.check_grads(lambda x: fnp.sum(x, axis=1), (x,))
     >>> fgrad.grad(fnp.sum)(np.ones(3))
@@ -95,9 +92,6 @@ def broadcast_to(array: Any, shape: Any) -> Any:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
-    >>> import fgrad.numpy as fnp
     >>> fgrad.check_grads(lambda x: fnp.broadcast_to(x, (4, 3)), (np.array([1.0, 2.0, 3.0]),))
     """
     shape = (int(shape),) if np.ndim(shape) == 0 else tuple(int(s) for s in shape)
@@ -149,9 +143,6 @@ def reshape(a: Any, shape: Any, order: str = "C") -> Any:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
-    >>> import fgrad.numpy as fnp
     >>> x = np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]])
     >>> fgrad.check_grads(lambda x: fnp.reshape(x, (3, 2)), (x,))
     """
@@ -188,9 +179,6 @@ def transpose(a: Any, axes: Any = None) -> Any:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
-    >>> import fgrad.numpy as fnp
     >>> fgrad.check_grads(fnp.transpose, (np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]]),))
     """
     nd = ndim_of(a)
@@ -229,9 +217,6 @@ def astype(x: Any, dtype: Any, *, copy: bool = True) -> Any:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
-    >>> import fgrad.numpy as fnp
     >>> fgrad.grad(lambda x: fnp.sum(fnp.astype(x, np.float32)))(np.ones(2))
     array([1., 1.])
     """
@@ -276,9 +261,6 @@ def scatter_add(values: Any, shape: tuple[int, ...], index: Any, basic: bool = F
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
-    >>> import fgrad.numpy as fnp
     >>> fnp.scatter_add(np.array([1.0, 2.0, 3.0]), (2,), np.array([0, 1, 0]))
     array([4., 2.])
     """
@@ -353,8 +335,6 @@ def getitem(x: Any, index: Any) -> Any:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
     >>> x = np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]])
     >>> fgrad.check_grads(lambda x: getitem(x, ([0, 1, 1], [2, 0, 0])), (x,))
     >>> fgrad.grad(lambda x: getitem(x, (0, 1)))(x)
@@ -376,6 +356,3 @@ def getitem(x: Any, index: Any) -> Any:
     if x.__class__ is Tracer:
         return bind1(_GETITEM, x, {"index": index, "basic": _is_basic_index(index)})
     return x[index]
-
-
-__all__ = ["astype", "broadcast_to", "getitem", "reshape", "scatter_add", "sum", "transpose"]

@@ -21,19 +21,3 @@ isreal = non_differentiable(np.isreal)
 iscomplex = non_differentiable(np.iscomplex)
 isrealobj = non_differentiable(np.isrealobj)
 iscomplexobj = non_differentiable(np.iscomplexobj)
-
-
-__all__ = [
-    "all",
-    "allclose",
-    "any",
-    "array_equal",
-    "count_nonzero",
-    "isclose",
-    "iscomplex",
-    "iscomplexobj",
-    "isneginf",
-    "isposinf",
-    "isreal",
-    "isrealobj",
-]

@@ -63,9 +63,6 @@ def matmul(x1: Any, x2: Any) -> Any:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
-    >>> import fgrad.numpy as fnp
     >>> a = np.array([[2.0, 0.5, 0.1], [0.3, 1.5, -0.2]])
     >>> fgrad.check_grads(fnp.matmul, (a, np.array([[0.3, -1.2], [2.0, 0.7], [0.5, -0.4]])))
     >>> fgrad.check_grads(fnp.linalg.matmul, (np.ones((2, 2, 3)), np.array([0.3, -1.2, 0.5])))
@@ -125,9 +122,6 @@ def tensordot(a: Any, b: Any, axes: Any = 2) -> Any:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
-    >>> import fgrad.numpy as fnp
     >>> a = np.array([[2.0, 0.5, 0.1], [0.3, 1.5, -0.2], [0.1, 0.4, 1.8]])
     >>> b = np.array([[0.3, -1.2], [2.0, 0.7], [0.5, -0.4]])
     >>> fgrad.check_grads(lambda a, b: fnp.tensordot(a, b, ([0], [0])), (a, b))
@@ -146,9 +140,6 @@ def dot(a: Any, b: Any, out: Any = None) -> Any:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
-    >>> import fgrad.numpy as fnp
     >>> b = np.array([[0.3, -1.2], [2.0, 0.7], [0.5, -0.4]])
     >>> fgrad.check_grads(fnp.dot, (np.array([0.3, -1.2, 0.5]), b))
     """
@@ -171,9 +162,6 @@ def inner(a: Any, b: Any) -> Any:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
-    >>> import fgrad.numpy as fnp
     >>> fgrad.check_grads(fnp.inner, (np.array([0.3, -1.2, 0.5]), np.ones((2, 3))))
     """
     if a.__class__ is not Tracer and b.__class__ is not Tracer:
@@ -192,9 +180,6 @@ def outer(a: Any, b: Any) -> Any:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
-    >>> import fgrad.numpy as fnp
     >>> fgrad.check_grads(fnp.outer, (np.array([0.3, -1.2, 0.5]), np.array([1.0, 2.0])))
     """
     if a.__class__ is not Tracer and b.__class__ is not Tracer:
@@ -210,9 +195,6 @@ def vdot(a: Any, b: Any) -> Any:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
-    >>> import fgrad.numpy as fnp
     >>> fgrad.check_grads(fnp.vdot, (np.array([[0.3, -1.2], [0.5, 2.0]]), np.ones((2, 2))))
     """
     if a.__class__ is not Tracer and b.__class__ is not Tracer:
@@ -228,9 +210,6 @@ def kron(a: Any, b: Any) -> Any:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
-    >>> import fgrad.numpy as fnp
     >>> b = np.array([[0.3, -1.2], [2.0, 0.7], [0.5, -0.4]])
     >>> fgrad.check_grads(fnp.kron, (b, np.array([0.3, -1.2, 0.5])))
     """
@@ -318,9 +297,6 @@ def einsum(subscripts: str, *operands: Any, **kwargs: Any) -> Any:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
-    >>> import fgrad.numpy as fnp
     >>> a = np.array([[2.0, 0.5, 0.1], [0.3, 1.5, -0.2], [0.1, 0.4, 1.8]])
     >>> b = np.array([[0.3, -1.2], [2.0, 0.7], [0.5, -0.4]])
     >>> fgrad.check_grads(lambda a, b: fnp.einsum("ij,jk->ik", a, b), (a, b))
@@ -332,6 +308,3 @@ def einsum(subscripts: str, *operands: Any, **kwargs: Any) -> Any:
     no_out("einsum", kwargs.get("out"))
     spec = _explicit_einsum(subscripts, [shape_of(op) for op in operands])
     return _EINSUM(*operands, spec=spec)
-
-
-__all__ = ["dot", "einsum", "inner", "kron", "matmul", "outer", "tensordot", "vdot"]

@@ -43,9 +43,6 @@ def swapaxes(a: Any, axis1: int, axis2: int) -> Any:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
-    >>> import fgrad.numpy as fnp
     >>> x = np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]])
     >>> fgrad.check_grads(lambda x: fnp.swapaxes(x, 0, 1), (x,))
     """
@@ -64,9 +61,6 @@ def moveaxis(a: Any, source: Any, destination: Any) -> Any:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
-    >>> import fgrad.numpy as fnp
     >>> fgrad.check_grads(lambda x: fnp.moveaxis(x, 0, -1), (np.ones((2, 3, 4)),))
     """
     nd = ndim_of(a)
@@ -88,9 +82,6 @@ def rollaxis(a: Any, axis: int, start: int = 0) -> Any:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
-    >>> import fgrad.numpy as fnp
     >>> x = np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]])
     >>> fgrad.check_grads(lambda a: fnp.rollaxis(a, 1), (x,))
     """
@@ -119,9 +110,6 @@ def ravel(a: Any, order: str = "C") -> Any:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
-    >>> import fgrad.numpy as fnp
     >>> fgrad.check_grads(fnp.ravel, (np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]]),))
     """
     return reshape(a, (-1,), order)
@@ -135,9 +123,6 @@ def expand_dims(a: Any, axis: Any) -> Any:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
-    >>> import fgrad.numpy as fnp
     >>> x = np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]])
     >>> fgrad.check_grads(lambda x: fnp.expand_dims(x, 1), (x,))
     """
@@ -157,9 +142,6 @@ def squeeze(a: Any, axis: Any = None) -> Any:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
-    >>> import fgrad.numpy as fnp
     >>> fgrad.check_grads(fnp.squeeze, (np.array([[[0.5], [1.5]]]),))
     """
     shape = shape_of(a)
@@ -198,9 +180,6 @@ def concatenate(arrays: Sequence[Any], axis: int | None = 0) -> Any:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
-    >>> import fgrad.numpy as fnp
     >>> x = np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]])
     >>> fgrad.check_grads(lambda a, b: fnp.concatenate([a, b], 1), (x, x))
     """
@@ -239,9 +218,6 @@ def atleast_1d(*arys: Any) -> Any:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
-    >>> import fgrad.numpy as fnp
     >>> fgrad.check_grads(fnp.atleast_1d, (np.array(0.5),))
     """
     out = [_atleast(a, 1) for a in arys]
@@ -256,9 +232,6 @@ def atleast_2d(*arys: Any) -> Any:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
-    >>> import fgrad.numpy as fnp
     >>> fgrad.check_grads(fnp.atleast_2d, (np.array([0.3, -1.2, 0.5]),))
     """
     out = [_atleast(a, 2) for a in arys]
@@ -273,9 +246,6 @@ def atleast_3d(*arys: Any) -> Any:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
-    >>> import fgrad.numpy as fnp
     >>> fgrad.check_grads(fnp.atleast_3d, (np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]]),))
     """
     out = [_atleast(a, 3) for a in arys]
@@ -290,9 +260,6 @@ def stack(arrays: Sequence[Any], axis: int = 0) -> Any:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
-    >>> import fgrad.numpy as fnp
     >>> x = np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]])
     >>> fgrad.check_grads(lambda a, b: fnp.stack([a, b], 1), (x, x))
     """
@@ -316,9 +283,6 @@ def hstack(tup: Sequence[Any]) -> Any:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
-    >>> import fgrad.numpy as fnp
     >>> v = np.array([0.3, -1.2, 0.5])
     >>> fgrad.check_grads(lambda a, b: fnp.hstack([a, b]), (v, v))
     """
@@ -334,9 +298,6 @@ def vstack(tup: Sequence[Any]) -> Any:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
-    >>> import fgrad.numpy as fnp
     >>> v = np.array([0.3, -1.2, 0.5])
     >>> fgrad.check_grads(lambda a, b: fnp.vstack([a, b]), (v, v))
     """
@@ -351,9 +312,6 @@ def dstack(tup: Sequence[Any]) -> Any:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
-    >>> import fgrad.numpy as fnp
     >>> x = np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]])
     >>> fgrad.check_grads(lambda a, b: fnp.dstack([a, b]), (x, x))
     """
@@ -368,9 +326,6 @@ def column_stack(tup: Sequence[Any]) -> Any:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
-    >>> import fgrad.numpy as fnp
     >>> v = np.array([0.3, -1.2, 0.5])
     >>> fgrad.check_grads(lambda a, b: fnp.column_stack([a, b]), (v, v))
     """
@@ -386,9 +341,6 @@ def array_split(ary: Any, indices_or_sections: Any, axis: int = 0) -> list[Any]:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
-    >>> import fgrad.numpy as fnp
     >>> x = np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]])
     >>> fgrad.check_grads(lambda a: fnp.array_split(a, 2, axis=1)[0], (x,))
     """
@@ -419,9 +371,6 @@ def split(ary: Any, indices_or_sections: Any, axis: int = 0) -> list[Any]:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
-    >>> import fgrad.numpy as fnp
     >>> x = np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]])
     >>> fgrad.check_grads(lambda a: fnp.split(a, 3, axis=1)[1], (x,))
     """
@@ -443,9 +392,6 @@ def hsplit(ary: Any, indices_or_sections: Any) -> list[Any]:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
-    >>> import fgrad.numpy as fnp
     >>> x = np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]])
     >>> fgrad.check_grads(lambda a: fnp.hsplit(a, 3)[2], (x,))
     """
@@ -460,9 +406,6 @@ def vsplit(ary: Any, indices_or_sections: Any) -> list[Any]:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
-    >>> import fgrad.numpy as fnp
     >>> x = np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]])
     >>> fgrad.check_grads(lambda a: fnp.vsplit(a, 2)[1], (x,))
     """
@@ -477,9 +420,6 @@ def dsplit(ary: Any, indices_or_sections: Any) -> list[Any]:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
-    >>> import fgrad.numpy as fnp
     >>> fgrad.check_grads(lambda a: fnp.dsplit(a, 2)[1], (np.ones((1, 2, 4)),))
     """
     if ndim_of(ary) < 3:
@@ -495,9 +435,6 @@ def tile(A: Any, reps: Any) -> Any:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
-    >>> import fgrad.numpy as fnp
     >>> x = np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]])
     >>> fgrad.check_grads(lambda a: fnp.tile(a, (2, 1, 2)), (x,))
     """
@@ -523,9 +460,6 @@ def repeat(a: Any, repeats: Any, axis: int | None = None) -> Any:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
-    >>> import fgrad.numpy as fnp
     >>> x = np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]])
     >>> fgrad.check_grads(lambda a: fnp.repeat(a, [1, 0, 2], axis=1), (x,))
     """
@@ -547,9 +481,6 @@ def flip(m: Any, axis: Any = None) -> Any:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
-    >>> import fgrad.numpy as fnp
     >>> fgrad.check_grads(fnp.flip, (np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]]),))
     """
     nd = ndim_of(m)
@@ -565,9 +496,6 @@ def fliplr(m: Any) -> Any:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
-    >>> import fgrad.numpy as fnp
     >>> fgrad.check_grads(fnp.fliplr, (np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]]),))
     """
     return flip(m, 1)
@@ -581,9 +509,6 @@ def flipud(m: Any) -> Any:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
-    >>> import fgrad.numpy as fnp
     >>> fgrad.check_grads(fnp.flipud, (np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]]),))
     """
     return flip(m, 0)
@@ -597,9 +522,6 @@ def rot90(m: Any, k: int = 1, axes: Any = (0, 1)) -> Any:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
-    >>> import fgrad.numpy as fnp
     >>> x = np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]])
     >>> fgrad.check_grads(lambda a: fnp.rot90(a, 3), (x,))
     """
@@ -644,9 +566,6 @@ def roll(a: Any, shift: Any, axis: Any = None) -> Any:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
-    >>> import fgrad.numpy as fnp
     >>> x = np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]])
     >>> fgrad.check_grads(lambda a: fnp.roll(a, 2, axis=1), (x,))
     """
@@ -688,9 +607,6 @@ def pad(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> An
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
-    >>> import fgrad.numpy as fnp
     >>> x = np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]])
     >>> fgrad.check_grads(lambda a: fnp.pad(a, ((1, 0), (2, 1)), mode='reflect'), (x,))
     """
@@ -726,9 +642,6 @@ def diagonal(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
-    >>> import fgrad.numpy as fnp
     >>> x = np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]])
     >>> fgrad.check_grads(lambda a: fnp.diagonal(a, 1), (x,))
     """
@@ -750,9 +663,6 @@ def diag(v: Any, k: int = 0) -> Any:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
-    >>> import fgrad.numpy as fnp
     >>> fgrad.check_grads(lambda v: fnp.diag(v, -1), (np.array([0.3, -1.2, 0.5]),))
     """
     if v.__class__ is not Tracer:
@@ -775,9 +685,6 @@ def trace(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
-    >>> import fgrad.numpy as fnp
     >>> fgrad.check_grads(fnp.trace, (np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]]),))
     """
     if a.__class__ is not Tracer:
@@ -799,9 +706,6 @@ def triu(m: Any, k: int = 0) -> Any:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
-    >>> import fgrad.numpy as fnp
     >>> fgrad.check_grads(fnp.triu, (np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]]),))
     """
     if m.__class__ is not Tracer:
@@ -817,9 +721,6 @@ def tril(m: Any, k: int = 0) -> Any:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
-    >>> import fgrad.numpy as fnp
     >>> x = np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]])
     >>> fgrad.check_grads(lambda a: fnp.tril(a, 1), (x,))
     """
@@ -836,9 +737,6 @@ def append(arr: Any, values: Any, axis: int | None = None) -> Any:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
-    >>> import fgrad.numpy as fnp
     >>> x = np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]])
     >>> fgrad.check_grads(lambda a, b: fnp.append(a, b, axis=0), (x, x))
     """
@@ -864,9 +762,6 @@ def insert(arr: Any, obj: Any, values: Any, axis: int | None = None) -> Any:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
-    >>> import fgrad.numpy as fnp
     >>> x = np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]])
     >>> fgrad.check_grads(lambda a, v: fnp.insert(a, [0, 2], v, axis=1), (x, np.array([0.5, 1.5])))
     """
@@ -891,9 +786,6 @@ def delete(arr: Any, obj: Any, axis: int | None = None) -> Any:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
-    >>> import fgrad.numpy as fnp
     >>> x = np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]])
     >>> fgrad.check_grads(lambda a: fnp.delete(a, 1, axis=1), (x,))
     """
@@ -911,9 +803,6 @@ def full(shape: Any, fill_value: Any, dtype: Any = None, order: str = "C") -> An
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
-    >>> import fgrad.numpy as fnp
     >>> fgrad.check_grads(lambda v: fnp.full((2, 3), v), (np.array(1.5),))
     """
     if fill_value.__class__ is not Tracer:
@@ -944,9 +833,6 @@ def full_like(
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
-    >>> import fgrad.numpy as fnp
     >>> fgrad.check_grads(lambda v: fnp.full_like(np.ones(3), v), (np.array(1.5),))
     """
     out_dtype = dtype_of(a) if dtype is None else np.dtype(dtype)
@@ -962,52 +848,3 @@ zeros_like = non_differentiable(np.zeros_like)
 ones_like = non_differentiable(np.ones_like)
 empty_like = non_differentiable(np.empty_like)
 result_type = non_differentiable(np.result_type)
-
-
-__all__ = [
-    "append",
-    "array_split",
-    "atleast_1d",
-    "atleast_2d",
-    "atleast_3d",
-    "column_stack",
-    "concatenate",
-    "delete",
-    "diag",
-    "diagonal",
-    "dsplit",
-    "dstack",
-    "empty_like",
-    "expand_dims",
-    "flip",
-    "fliplr",
-    "flipud",
-    "full",
-    "full_like",
-    "hsplit",
-    "hstack",
-    "insert",
-    "moveaxis",
-    "ndim",
-    "ones_like",
-    "pad",
-    "ravel",
-    "repeat",
-    "result_type",
-    "roll",
-    "rollaxis",
-    "rot90",
-    "shape",
-    "size",
-    "split",
-    "squeeze",
-    "stack",
-    "swapaxes",
-    "tile",
-    "trace",
-    "tril",
-    "triu",
-    "vsplit",
-    "vstack",
-    "zeros_like",
-]

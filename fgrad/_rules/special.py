@@ -49,8 +49,6 @@ def sigmoid(x: Any) -> Any:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
     >>> fgrad.check_grads(fgrad.nn.sigmoid, (np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]]),))
     """
     if x.__class__ is Tracer:
@@ -73,8 +71,6 @@ def relu(x: Any) -> Any:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
     >>> fgrad.check_grads(fgrad.nn.relu, (np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]]),))
     """
     if x.__class__ is Tracer:
@@ -93,8 +89,6 @@ def softplus(x: Any) -> Any:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
     >>> fgrad.check_grads(fgrad.nn.softplus, (np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]]),))
     """
     if x.__class__ is Tracer:
@@ -129,8 +123,6 @@ def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
     >>> x = np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]])
     >>> fgrad.check_grads(lambda x: fgrad.nn.logsumexp(x, axis=1), (x,))
     """
@@ -163,8 +155,6 @@ def softmax(x: Any, axis: Any = -1) -> Any:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
     >>> x = np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]])
     >>> fgrad.check_grads(lambda x: fgrad.nn.softmax(x, axis=0), (x,))
     """
@@ -179,11 +169,6 @@ def log_softmax(x: Any, axis: Any = -1) -> Any:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import fgrad
     >>> fgrad.check_grads(fgrad.nn.log_softmax, (np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]]),))
     """
     return x - logsumexp(x, axis, keepdims=True)
-
-
-__all__ = ["log_softmax", "logsumexp", "relu", "sigmoid", "softmax", "softplus"]

@@ -19,7 +19,7 @@ from fgrad._rules import products as la
 from fgrad._rules import reductions as red
 from fgrad._rules import shape as sh
 from fgrad._rules import sorting as so
-from fgrad._rules._define import FUNCTION_RULES, UFUNC_RULES
+from fgrad._rules.declare import FUNCTION_RULES, UFUNC_RULES
 
 
 def _no_rule(what: str) -> TypeError:

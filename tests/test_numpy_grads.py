@@ -737,6 +737,25 @@ case("median", "axis0-even", lambda x: fnp.median(x, axis=0), distinct(4, 3))
 case("median", "axis-1-keepdims", lambda x: fnp.median(x, -1, keepdims=True), distinct(2, 3))
 case("median", "tuple", lambda x: fnp.median(x, axis=(0, 2)), distinct(3, 2, 3))
 
+
+def with_nans(x: np.ndarray, *flat_positions: int) -> np.ndarray:
+    """``x`` with NaN at the given flat positions."""
+    x = x.copy()
+    x.flat[list(flat_positions)] = np.nan
+    return x
+
+
+case("nanmedian", "odd", fnp.nanmedian, with_nans(distinct(6), 2))
+case("nanmedian", "even", fnp.nanmedian, with_nans(distinct(2, 3), 4, 5))
+case("nanmedian", "no_nan_axis0", lambda x: fnp.nanmedian(x, axis=0), distinct(4, 3))
+case("nanmedian", "axis1", lambda x: fnp.nanmedian(x, axis=1), with_nans(distinct(3, 4), 1, 6, 7))
+case(
+    "nanmedian",
+    "tuple_keepdims",
+    lambda x: fnp.nanmedian(x, axis=(0, 2), keepdims=True),
+    with_nans(distinct(3, 2, 3), 0, 7),
+)
+
 _NONFINITE = np.array([0.7, np.nan, -1.2, np.inf, 0.4, -np.inf])
 # Replacing infinities by finfo.max would swamp the finite differences of a projection.
 case("nan_to_num", "nonfinite", lambda x: fnp.nan_to_num(x, posinf=3.0, neginf=-3.0), _NONFINITE)
@@ -1332,6 +1351,17 @@ def test_nan_reductions_of_all_nan_slices_match_numpy(name: str) -> None:
         grad = pullback(np.array([0.0, 1.0]))[0]
     np.testing.assert_array_equal(out, expected)
     assert np.all(np.isfinite(grad[1]))
+
+
+def test_nanmedian_shares_the_gradient_among_ties_and_gives_none_to_all_nan_slices() -> None:
+    x = np.array([[1.0, 2.0, 2.0, 3.0], [2.0, np.nan, 2.0, 5.0], [np.nan, np.nan, np.nan, np.nan]])
+    with pytest.warns(RuntimeWarning, match="All-NaN slice"):
+        out, pullback = fgrad.vjp(lambda t: fnp.nanmedian(t, axis=1), x)
+    np.testing.assert_array_equal(out, [2.0, 2.0, np.nan])
+    (grad,) = pullback(np.array([1.0, 10.0, 100.0]))
+    np.testing.assert_array_equal(
+        grad, [[0.0, 0.5, 0.5, 0.0], [5.0, 0.0, 5.0, 0.0], [0.0, 0.0, 0.0, 0.0]]
+    )
 
 
 def test_median_of_a_slice_with_nan_is_nan_with_zero_gradient() -> None:

@@ -1,5 +1,5 @@
 """Reductions and scans: mean, prod, max/min, var/std, average, cumsum, cumprod, their
-NaN-ignoring versions, ptp, median, quantile/percentile and histogram.
+NaN-ignoring versions, ptp, median, nanmedian, quantile/percentile and histogram.
 
 ``sum`` is in :mod:`fgrad._rules.linear` because every broadcasting rule needs it.
 """
@@ -616,6 +616,64 @@ def median(
         middle = mean(getitem(ordered, (Ellipsis, slice(n // 2 - 1, n // 2 + 1))), axis=-1)
     middle = where(_any_nan(rows), np.nan, middle)
     return reshape(middle, _kept_shape(shape, axes)) if keepdims else middle
+
+
+# --- nanmedian ---------------------------------------------------------------------------
+
+
+def _nanmedian_impl(x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
+    return np.nanmedian(x, axis=axis, keepdims=keepdims)
+
+
+def _median_shares_impl(x: Any, axis: tuple[int, ...]) -> Any:
+    """Each element's share of its slice's NaN-ignoring median (the shares of a slice sum to 1)."""
+    x = np.asarray(x)
+    last = tuple(range(x.ndim - len(axis), x.ndim))
+    moved = np.moveaxis(x, axis, last)
+    rows = moved.reshape(moved.shape[: x.ndim - len(axis)] + (-1,))
+    ordered = np.sort(rows, axis=-1)
+    count = np.count_nonzero(~np.isnan(rows), axis=-1, keepdims=True)
+    shares = np.zeros(rows.shape, dtype=x.dtype)
+    for middle in ((count - 1) // 2, count // 2):
+        picked = np.take_along_axis(ordered, np.maximum(middle, 0), axis=-1)
+        hit = rows == picked
+        shares += hit / (2 * np.maximum(np.count_nonzero(hit, axis=-1, keepdims=True), 1))
+    return np.moveaxis(shares.reshape(moved.shape), last, axis)
+
+
+_median_shares = plain_values(_median_shares_impl, "nanmedian_shares")
+
+
+def _nanmedian_vjp(g: Any, ans: Any, x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
+    return _keep(g, x, axis, keepdims) * _median_shares(x, axis)
+
+
+_NANMEDIAN = Primitive("nanmedian", _nanmedian_impl, (_nanmedian_vjp,))
+
+
+@export("nanmedian")
+def nanmedian(
+    a: Any, axis: Any = None, out: Any = None, overwrite_input: bool = False, keepdims: bool = False
+) -> Any:
+    """Differentiable ``numpy.nanmedian``: the median of each slice's non-NaN values.
+
+    Gradient: ``g`` to the middle non-NaN element of each slice, or half to each of the two
+    middle ones for an even count, shared equally among elements tied with it; zero for NaNs
+    and for an all-NaN slice (whose median is NaN, with NumPy's warning).
+
+    Examples
+    --------
+    >>> x = np.array([[3.0, np.nan, 1.0, 2.0], [4.0, 1.0, np.nan, np.nan]])
+    >>> fnp.nanmedian(x, axis=1)
+    array([2. , 2.5])
+    >>> fgrad.grad(lambda x: fnp.sum(fnp.nanmedian(x, axis=1)))(x)
+    array([[0. , 0. , 0. , 1. ],
+           [0.5, 0.5, 0. , 0. ]])
+    """
+    no_out("nanmedian", out)
+    if a.__class__ is not Tracer:
+        return np.nanmedian(a, axis=axis, keepdims=keepdims)
+    return _NANMEDIAN(a, axis=normalize_axes(axis, a.ndim, "nanmedian"), keepdims=keepdims)
 
 
 def _lerp(below: Any, above: Any, weight: Any) -> Any:

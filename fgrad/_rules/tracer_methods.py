@@ -56,7 +56,7 @@ _IN_PLACE_HINT = (
     "i), or fgrad.numpy.stack / fgrad.numpy.concatenate of the pieces"
 )
 _NAN_QUANTILE_HINT = (
-    "call fgrad.numpy.median / quantile / percentile on the non-NaN values "
+    "call fgrad.numpy.quantile / percentile on the non-NaN values "
     "(a[~np.isnan(a)]), or replace the NaNs first"
 )
 _HINTS: dict[Any, str] = {
@@ -66,7 +66,6 @@ _HINTS: dict[Any, str] = {
     np.putmask: _IN_PLACE_HINT,
     np.put_along_axis: _IN_PLACE_HINT,
     np.fill_diagonal: _IN_PLACE_HINT,
-    np.nanmedian: _NAN_QUANTILE_HINT,
     np.nanquantile: _NAN_QUANTILE_HINT,
     np.nanpercentile: _NAN_QUANTILE_HINT,
     np.bincount: "with traced weights use fgrad.numpy.scatter_add(weights, (n,), x)",

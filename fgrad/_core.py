@@ -549,11 +549,17 @@ class Primitive:
         self.varying_shape = varying_shape
 
     def __call__(self, *args: Any, **params: Any) -> Any:
-        if len(args) == 1:
+        n = len(args)
+        if n == 1:
             x = args[0]
             if x.__class__ is Tracer:
-                return bind1(self, x, params)
+                return bind1(self, x, params or NO_PARAMS)
             return self.impl(x, **params)
+        if n == 2:
+            x, y = args
+            if x.__class__ is Tracer or y.__class__ is Tracer:
+                return bind2(self, x, y, params or NO_PARAMS)
+            return self.impl(x, y, **params)
         for a in args:
             if a.__class__ is Tracer:
                 return bindn(self, args, params)

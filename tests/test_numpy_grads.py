@@ -559,6 +559,13 @@ EINSUM = {
     "three_operands": ("ij,jk,kl->il", (2, 2), (2, 3), (3, 2)),
     "size1_broadcast": ("ij,ij->ij", (3, 1), (3, 2)),
     "size1_ellipsis": ("...i,...i->...", (2, 1, 3), (2, 3)),
+    "repeated_trace": ("ii->", (3, 3)),
+    "repeated_implicit_trace": ("ii", (3, 3)),
+    "repeated_diagonal": ("ii->i", (3, 3)),
+    "repeated_batched_diagonal": ("bii->b", (2, 3, 3)),
+    "repeated_three_times": ("iii->i", (2, 2, 2)),
+    "repeated_with_product": ("iij,jk->ik", (2, 2, 3), (3, 2)),
+    "repeated_ellipsis": ("...ii->...i", (2, 3, 3)),
 }
 for _variant, (_spec, *_shapes) in EINSUM.items():
     case(
@@ -568,6 +575,22 @@ for _variant, (_spec, *_shapes) in EINSUM.items():
         *[smooth(*s) for s in _shapes],
     )
 case("einsum", "constant_operand", lambda a: fnp.einsum("ij,jk->ik", a, _W), smooth(2, 3))
+case(
+    "einsum",
+    "interleaved",
+    lambda a, b: fnp.einsum(a, [0, 1], b, [1, Ellipsis], [0, Ellipsis]),
+    smooth(2, 3),
+    smooth(3, 2, 2),
+)
+case("einsum", "interleaved_implicit", lambda a: fnp.einsum(a, [1, 1]), smooth(3, 3))
+case(
+    "einsum",
+    "optimize",
+    lambda a, b, c: fnp.einsum("ij,jk,kl->il", a, b, c, optimize=True),
+    smooth(2, 3),
+    smooth(3, 4),
+    smooth(4, 2),
+)
 
 _VEC_ORDS = {"none": None, "2": 2, "1": 1, "inf": np.inf, "-inf": -np.inf, "3": 3, "-1.5": -1.5}
 for _variant, _ord in _VEC_ORDS.items():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import builtins
 import string
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -247,64 +247,120 @@ def _explicit_einsum(subscripts: str, shapes: Sequence[tuple[int, ...]]) -> str:
     return ",".join(in_subs) + "->" + output
 
 
-def _einsum_impl(*operands: Any, spec: str) -> Any:
-    return np.einsum(spec, *operands)
+def _einsum_impl(*operands: Any, spec: str, optimize: Any) -> Any:
+    return np.einsum(spec, *operands, optimize=optimize)
+
+
+def _fresh_letters(spec: str) -> Iterator[str]:
+    return (c for c in string.ascii_letters if c not in spec)
 
 
 def _einsum_vjp(
     g: Any, ans: Any, operands: tuple[Any, ...], params: dict[str, Any], argnums: Sequence[int]
 ) -> list[Any]:
-    inputs, output = params["spec"].split("->")
+    spec, optimize = params["spec"], params["optimize"]
+    inputs, output = spec.split("->")
     in_subs = inputs.split(",")
     cts = []
     for k in argnums:
         target = in_subs[k]
-        if len(set(target)) != len(target):
-            raise TypeError(
-                f"fgrad.numpy.einsum has no gradient rule for an operand with a repeated "
-                f"index ({target!r} in {params['spec']!r}); take fnp.diagonal first"
-            )
+        op_shape = shape_of(operands[k])
+        letter_size = dict(zip(target, op_shape))
+        unique = "".join(dict.fromkeys(target))
         others = [s for i, s in enumerate(in_subs) if i != k]
         available = set(output).union(*others)
-        reduced = "".join(c for c in target if c in available)
+        reduced = "".join(c for c in unique if c in available)
         other_ops = [op for i, op in enumerate(operands) if i != k]
-        ct = _EINSUM(g, *other_ops, spec=",".join([output] + others) + "->" + reduced)
-        op_shape = shape_of(operands[k])
-        ct_shape = shape_of(ct)
-        sizes = dict(zip(reduced, ct_shape))
-        widened = tuple(sizes.get(c, 1) for c in target)
-        if widened != ct_shape:
+        ct = _EINSUM(
+            g, *other_ops, spec=",".join([output] + others) + "->" + reduced, optimize=optimize
+        )
+        sizes = dict(zip(reduced, shape_of(ct)))
+        widened = tuple(sizes.get(c, 1) for c in unique)
+        if widened != shape_of(ct):
             ct = reshape(ct, widened)
-        squash = tuple(i for i, (n, m) in enumerate(zip(op_shape, widened)) if n == 1 and m != 1)
+        unique_shape = tuple(letter_size[c] for c in unique)
+        squash = tuple(i for i, (n, m) in enumerate(zip(unique_shape, widened)) if n < m)
         if squash:
             ct = SUM(ct, axis=squash, keepdims=True)
-        if shape_of(ct) != op_shape:
-            ct = broadcast_to(ct, op_shape)
+        if shape_of(ct) != unique_shape:
+            ct = broadcast_to(ct, unique_shape)
+        if unique != target:
+            ct = _onto_diagonals(ct, unique, target, letter_size, spec)
         cts.append(ct)
     return cts
+
+
+def _onto_diagonals(
+    ct: Any, unique: str, target: str, letter_size: dict[str, int], spec: str
+) -> Any:
+    """``ct`` (indexed by ``unique``) placed on the diagonals of an operand indexed by ``target``.
+
+    A repeated index (``"ii"``) reads a diagonal, so its cotangent is zero off it: each
+    repeat gets a fresh letter tied to the first by an identity matrix.
+    """
+    fresh = _fresh_letters(spec)
+    renamed, ties = [], []
+    for c in target:
+        if c in renamed:
+            f = next(fresh)
+            renamed.append(f)
+            ties.append(c + f)
+        else:
+            renamed.append(c)
+    eyes = [np.eye(letter_size[tie[0]]) for tie in ties]
+    return _EINSUM(
+        ct, *eyes, spec=",".join([unique, *ties]) + "->" + "".join(renamed), optimize=False
+    )
 
 
 _EINSUM = Primitive("einsum", _einsum_impl, vjp_joint=_einsum_vjp)
 
 
+def _subscripts_of_interleaved(args: tuple[Any, ...]) -> tuple[str, list[Any]]:
+    """``einsum(op0, sub0, op1, sub1, ..., [out])``'s subscripts string and operands."""
+
+    def letters(sublist: Any) -> str:
+        return "".join("..." if i is Ellipsis else string.ascii_letters[i] for i in sublist)
+
+    operands = list(args[0::2])
+    subs = [letters(s) for s in args[1::2]]
+    if len(args) % 2:
+        return ",".join(subs) + "->" + letters(operands.pop()), operands
+    return ",".join(subs), operands
+
+
 @export("einsum")
-def einsum(subscripts: str, *operands: Any, **kwargs: Any) -> Any:
-    """Differentiable ``numpy.einsum`` (subscripts-string form, ``...`` included).
+def einsum(*operands: Any, out: Any = None, optimize: Any = False, **kwargs: Any) -> Any:
+    """Differentiable ``numpy.einsum``: subscripts-string and interleaved forms, ``...``
+    and repeated indices (``"ii->i"``, a diagonal) included.
 
     Gradient: an ``einsum`` of the cotangent with the other operands, widened to the
-    operand's shape. An operand with a repeated index (``"ii->i"``) has no rule
-    (``TypeError``); take :func:`fgrad.numpy.diagonal` first.
+    operand's shape; for an operand with a repeated index, placed on that diagonal (zero
+    off it). ``optimize`` is passed to NumPy's evaluation.
 
     Examples
     --------
     >>> a = np.array([[2.0, 0.5, 0.1], [0.3, 1.5, -0.2], [0.1, 0.4, 1.8]])
     >>> b = np.array([[0.3, -1.2], [2.0, 0.7], [0.5, -0.4]])
     >>> fgrad.check_grads(lambda a, b: fnp.einsum("ij,jk->ik", a, b), (a, b))
+    >>> fgrad.grad(lambda a: fnp.einsum("ii->", a))(a)  # the trace
+    array([[1., 0., 0.],
+           [0., 1., 0.],
+           [0., 0., 1.]])
+    >>> float(fnp.einsum(a, [0, 1], b, [1, 2], [0, 2]).sum() - (a @ b).sum())
+    0.0
     """
     if not builtins.any(op.__class__ is Tracer for op in operands):
-        return np.einsum(subscripts, *operands, **kwargs)
-    if not isinstance(subscripts, str):
-        raise TypeError("fgrad.numpy.einsum takes the subscripts-string form only")
-    no_out("einsum", kwargs.get("out"))
-    spec = _explicit_einsum(subscripts, [shape_of(op) for op in operands])
-    return _EINSUM(*operands, spec=spec)
+        return np.einsum(*operands, out=out, optimize=optimize, **kwargs)
+    no_out("einsum", out)
+    if kwargs:
+        raise TypeError(
+            f"fgrad.numpy.einsum on traced arrays takes out= and optimize= only, got "
+            f"{sorted(kwargs)}"
+        )
+    if isinstance(operands[0], str):
+        subscripts, arrays = operands[0], list(operands[1:])
+    else:
+        subscripts, arrays = _subscripts_of_interleaved(operands)
+    spec = _explicit_einsum(subscripts, [shape_of(op) for op in arrays])
+    return _EINSUM(*arrays, spec=spec, optimize=optimize)

@@ -23,6 +23,7 @@ from fgrad import _rules as _rules  # attaches the array interface to Tracer
 from fgrad import config, tree
 from fgrad._core import Tracer, UnexpectedTracerError
 from fgrad._jit import JitStats, Jitted, jit
+from fgrad._vmap import BatchingFallbackWarning, vmap
 from fgrad.checking import GradientCheckError, check_grads
 from fgrad.transforms import (
     custom_vjp,
@@ -49,6 +50,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "BatchingFallbackWarning",
     "GradientCheckError",
     "JitStats",
     "Jitted",
@@ -68,4 +70,5 @@ __all__ = [
     "tree",
     "value_and_grad",
     "vjp",
+    "vmap",
 ]

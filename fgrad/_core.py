@@ -115,14 +115,23 @@ def fun_name(fun: Any) -> str:
 
 
 class Trace:
-    """One transform's recording: its nesting level and its tape."""
+    """One transform's recording: its nesting level and its tape.
 
-    __slots__ = ("level", "tape", "live", "transform", "fun", "replays", "on_read", "sites")
+    ``live`` is True while the trace records primitives onto its tape. It is False once
+    the transform returned (a tracer used then has leaked), and for a trace that computes
+    instead of recording: ``compute(prim, args, params)`` is then set (``fgrad.vmap``
+    evaluates each primitive batched, keeping each tracer's batched value in ``tape``).
+    """
+
+    __slots__ = (
+        "level", "tape", "live", "transform", "fun", "replays", "on_read", "sites", "compute",
+    )  # fmt: skip
 
     def __init__(self, level: int, transform: str, fun: Any) -> None:
         self.level = level
         self.tape: list[Any] = []
         self.live = True
+        self.compute: Callable[[Primitive, Sequence[Any], dict[str, Any]], Any] | None = None
         self.transform = transform
         self.fun = fun
         self.replays = False
@@ -168,6 +177,7 @@ def new_trace(transform: str, fun: Any) -> Trace:
 def close_trace(trace: Trace) -> None:
     """Mark ``trace`` finished: its tracers may no longer enter primitives."""
     trace.live = False
+    trace.compute = None
     _depth.depth -= 1
 
 
@@ -524,6 +534,11 @@ class Primitive:
     varying_shape : bool
         The result's shape depends on argument values, not only on their shapes
         (``nonzero``, boolean masks): ``fgrad.jit`` then guards the shape on replay.
+    batch : callable, optional
+        The batching rule for ``fgrad.vmap``: ``batch(prim, values, batched, params, size)``
+        evaluates the primitive on arguments of which those flagged in ``batched`` carry an
+        extra leading axis of length ``size``, and returns ``(result, result_is_batched)``.
+        Without one, ``vmap`` evaluates the primitive once per example (and warns).
 
     Examples
     --------
@@ -532,7 +547,7 @@ class Primitive:
     (8.0, array(12.))
     """
 
-    __slots__ = ("name", "impl", "vjps", "vjp_joint", "varying_shape")
+    __slots__ = ("name", "impl", "vjps", "vjp_joint", "varying_shape", "batch")
 
     def __init__(
         self,
@@ -541,12 +556,14 @@ class Primitive:
         vjps: Sequence[Callable[..., Any] | None] = (),
         vjp_joint: Callable[..., Any] | None = None,
         varying_shape: bool = False,
+        batch: Callable[..., tuple[Any, bool]] | None = None,
     ) -> None:
         self.name = name
         self.impl = impl
         self.vjps = tuple(vjps)
         self.vjp_joint = vjp_joint
         self.varying_shape = varying_shape
+        self.batch = batch
 
     def __call__(self, *args: Any, **params: Any) -> Any:
         n = len(args)
@@ -606,6 +623,15 @@ def _leaked(trace: Trace, prim: Primitive) -> UnexpectedTracerError:
         "function runs: return results instead of storing them in globals, attributes or "
         "closures (apply fgrad.stop_gradient to keep a plain value)."
     )
+
+
+def _not_recording(
+    trace: Trace, prim: Primitive, args: Sequence[Any], params: dict[str, Any]
+) -> Any:
+    """``prim`` on a trace that does not record: computed by it (``vmap``), or a leak."""
+    if trace.compute is not None:
+        return trace.compute(prim, args, params)
+    raise _leaked(trace, prim)
 
 
 def _mark_located(exc: Exception) -> Exception:
@@ -700,11 +726,11 @@ def _record_site(prim: Primitive, trace: Trace, value: Any) -> None:
     _debug_check(prim, value, "forward pass", site)
 
 
-def bind1(prim: Primitive, x: Tracer, params: dict[str, Any]) -> Tracer:
+def bind1(prim: Primitive, x: Tracer, params: dict[str, Any]) -> Any:
     """Record ``prim(x, **params)`` for a tracer ``x``."""
     trace = x._trace
     if not trace.live:
-        raise _leaked(trace, prim)
+        return _not_recording(trace, prim, (x,), params)
     v = x._value
     try:
         ans = prim(v, **params) if v.__class__ is Tracer else prim.impl(v, **params)
@@ -725,7 +751,7 @@ def bind1(prim: Primitive, x: Tracer, params: dict[str, Any]) -> Tracer:
     return Tracer(ans, trace, idx)
 
 
-def bind2(prim: Primitive, x: Any, y: Any, params: dict[str, Any]) -> Tracer:
+def bind2(prim: Primitive, x: Any, y: Any, params: dict[str, Any]) -> Any:
     """Record ``prim(x, y, **params)`` where at least one operand is a tracer."""
     if x.__class__ is Tracer:
         trace = x._trace
@@ -759,7 +785,7 @@ def bind2(prim: Primitive, x: Any, y: Any, params: dict[str, Any]) -> Tracer:
         parents = (y._idx,)
         argnums = _SECOND
     if not trace.live:
-        raise _leaked(trace, prim)
+        return _not_recording(trace, prim, (x, y), params)
     try:
         if xv.__class__ is Tracer or yv.__class__ is Tracer:
             ans = prim(xv, yv, **params)
@@ -803,7 +829,7 @@ def bindn(prim: Primitive, args: Sequence[Any], params: dict[str, Any]) -> Any:
     if trace is None:
         return prim.impl(*args, **params)
     if not trace.live:
-        raise _leaked(trace, prim)
+        return _not_recording(trace, prim, args, params)
     values = []
     parents = []
     argnums = []

@@ -930,3 +930,350 @@ def test_a_leaked_tracer_in_a_binary_operation_is_refused() -> None:
         match=r"^'multiply' received a tracer created by grad\(.*stash\) defined at ",
     ):
         leaked[0] * 2.0
+
+
+# ------------------------------------------------ fgrad._core (bind1, bind2, backward_pass, traces)
+
+
+@pytest.mark.parametrize("leaked_first", [True, False])
+def test_a_leaked_tracer_in_a_binary_operation_with_a_live_one_names_the_leaking_transform(
+    leaked_first: bool,
+) -> None:
+    leaked = []
+
+    def stash(x: Any) -> Any:
+        leaked.append(x)
+        return fnp.sum(x * 2.0)
+
+    fgrad.grad(stash)(np.ones(2))
+
+    def mix(y: Any) -> Any:
+        return fnp.sum(leaked[0] * y if leaked_first else y * leaked[0])
+
+    with pytest.raises(
+        fgrad.UnexpectedTracerError,
+        match=r"^'multiply' received a tracer created by grad\(.*stash\) defined at ",
+    ):
+        fgrad.grad(mix)(np.ones(2))
+
+
+def test_debug_nans_names_a_binary_operation_and_the_line_calling_it() -> None:
+    infinite_and_one = np.array([np.inf, 1.0])
+    expected = (
+        r"^NaN produced by the forward pass of 'multiply' \(the operation was called at "
+        rf"{re.escape(__file__)}:\d+\) \(fgrad\.config\.debug_nans is on\)\."
+    )
+    with fgrad.config.debugging_nans(), np.errstate(invalid="ignore"):  # noqa: SIM117
+        with pytest.raises(FloatingPointError, match=expected):
+            fgrad.grad(lambda x: fnp.sum(x * infinite_and_one))(np.zeros(2))
+
+
+@pytest.mark.parametrize(
+    "to_complex",
+    [
+        lambda x: x.astype(np.complex128),
+        lambda x: x[0].astype(np.complex128),
+    ],
+    ids=["array", "scalar"],
+)
+def test_a_unary_operation_with_a_complex_result_is_refused(to_complex: Any) -> None:
+    expected = (
+        r"^grad\(.*<lambda>\): 'astype' produced a complex128 value from a traced input "
+        rf"\(at {re.escape(__file__)}:\d+\)\. Differentiating through complex numbers"
+    )
+    with pytest.raises(TypeError, match=expected):
+        fgrad.grad(lambda x: fnp.sum(fnp.real(to_complex(x))))(np.ones(2))
+
+
+def test_a_complex_result_inside_grad_under_jit_is_refused_by_grad() -> None:
+    """``jit`` allows complex values; the ``grad`` inside it must still refuse them."""
+    jitted = fgrad.jit(fgrad.grad(lambda x: fnp.real(fnp.sum(x.astype(np.complex128)))))
+    with pytest.raises(
+        TypeError, match=r"^grad\(.*<lambda>\): 'astype' produced a complex128 value"
+    ):
+        jitted(np.ones(2))
+
+
+def test_an_output_that_is_an_input_gets_exactly_its_cotangent() -> None:
+    """The sweep stops at slot 0: an unused later operation must not reach the input."""
+
+    def identity_next_to_an_unused_product(x: Any) -> Any:
+        unused = x * 2.0
+        return [unused, x][1]
+
+    assert fgrad.grad(identity_next_to_an_unused_product)(3.0) == 1.0
+    _, pullback = fgrad.vjp(identity_next_to_an_unused_product, np.array([3.0, 4.0]))
+    np.testing.assert_array_equal(pullback(np.array([1.0, 10.0]))[0], [1.0, 10.0])
+
+
+def test_debug_nans_names_a_two_operand_vjp_and_the_line_of_the_operation() -> None:
+    expected = (
+        r"^NaN produced by the VJP of 'arctan2' \(the operation was called at "
+        rf"{re.escape(__file__)}:\d+\) \(fgrad\.config\.debug_nans is on\)\. Look at the inputs "
+        r"of 'arctan2' on that line"
+    )
+    with fgrad.config.debugging_nans(), np.errstate(invalid="ignore"):  # noqa: SIM117
+        with pytest.raises(FloatingPointError, match=expected):
+            fgrad.grad(lambda v: fnp.arctan2(v[0], v[1]))(np.zeros(2))
+
+
+def test_debug_nans_in_a_two_operand_pullback_recorded_without_it_names_no_line() -> None:
+    _, pullback = fgrad.vjp(lambda v: fnp.arctan2(v[0], v[1]), np.zeros(2))
+    expected = (
+        r"^NaN produced by the VJP of 'arctan2' \(fgrad\.config\.debug_nans is on\)\. Look at "
+        r"the inputs of 'arctan2' on that line"
+    )
+    with fgrad.config.debugging_nans(), np.errstate(invalid="ignore"):  # noqa: SIM117
+        with pytest.raises(FloatingPointError, match=expected):
+            pullback(1.0)
+
+
+@fgrad.custom_vjp
+def identity_with_a_nan_gradient(x: Any) -> Any:
+    return x
+
+
+identity_with_a_nan_gradient.defvjp(lambda x: (x, None), lambda res, g: (g * np.nan,))
+
+
+def test_debug_nans_names_a_custom_vjp_rule_and_the_line_calling_it() -> None:
+    expected = (
+        r"^NaN produced by the VJP of 'custom_vjp\(identity_with_a_nan_gradient\)' \(the "
+        rf"operation was called at {re.escape(__file__)}:\d+\) \(fgrad\.config\.debug_nans is "
+        r"on\)\. Look at the inputs of 'custom_vjp\(identity_with_a_nan_gradient\)' on that line"
+    )
+    with fgrad.config.debugging_nans():  # noqa: SIM117
+        with pytest.raises(FloatingPointError, match=expected):
+            fgrad.grad(lambda x: fnp.sum(identity_with_a_nan_gradient(x)))(np.ones(2))
+    _, pullback = fgrad.vjp(identity_with_a_nan_gradient, np.ones(2))
+    with fgrad.config.debugging_nans():  # noqa: SIM117
+        with pytest.raises(
+            FloatingPointError,
+            match=r"^NaN produced by the VJP of 'custom_vjp\(identity_with_a_nan_gradient\)' "
+            r"\(fgrad\.config\.debug_nans is on\)\.",
+        ):
+            pullback(np.ones(2))
+
+
+class _CallableWithAName:
+    """A callable object: it has a ``__name__`` when given one, never a ``__qualname__``."""
+
+    def __call__(self, x: Any) -> Any:
+        return x * 2.0
+
+
+def test_errors_name_a_callable_object_by_its_name_attribute() -> None:
+    named = _CallableWithAName()
+    named.__name__ = "scaled_loss"  # type: ignore[attr-defined]
+    with pytest.raises(TypeError, match=r"^grad\(scaled_loss\): the function must return a scalar"):
+        fgrad.grad(named)(np.ones(2))
+    with pytest.raises(TypeError, match=r"^grad\(<.*_CallableWithAName object at 0x"):
+        fgrad.grad(_CallableWithAName())(np.ones(2))
+
+
+# ------------------------------------------ fgrad.transforms (run of commit 3dfa969, full text)
+
+
+def test_a_complex_argument_is_refused_with_the_whole_advice() -> None:
+    expected = (
+        r"^grad\(.*<lambda>\): argument 0 has dtype complex128 \(at "
+        rf"{re.escape(__file__)}:\d+\); differentiating with respect to complex inputs is not "
+        r"supported yet\. Pass the real and imaginary parts as two float arrays\.$"
+    )
+    with pytest.raises(TypeError, match=expected):
+        fgrad.grad(lambda z: fnp.sum(fnp.real(z)))(np.ones(2, dtype=np.complex128))
+
+
+def test_an_integer_argument_outside_a_dataclass_gets_no_static_hint() -> None:
+    with pytest.raises(TypeError, match=r"or leave this argument out of argnums\.$"):
+        fgrad.grad(lambda n: fnp.sum(n * 1.0))(np.array([1, 2]))
+
+
+@pytest.mark.parametrize(
+    ("output", "returned"),
+    [
+        (lambda x: (fnp.sum(x), fnp.sum(x)), r"a tuple"),
+        (lambda x: x * 2.0, r"an array of shape \(2,\)"),
+    ],
+    ids=["tuple", "vector"],
+)
+def test_a_non_scalar_output_is_described_with_the_advice(output: Any, returned: str) -> None:
+    expected = (
+        rf"^grad\(.*<lambda>\): the function must return a scalar, but it returned {returned}\. "
+        r"Reduce it to a scalar \(e\.g\. fgrad\.numpy\.sum or mean\), or use fgrad\.vjp / "
+        r"fgrad\.jacobian for non-scalar outputs\.$"
+    )
+    with pytest.raises(TypeError, match=expected):
+        fgrad.grad(output)(np.ones(2))
+
+
+@pytest.mark.parametrize(
+    ("output", "dtype"),
+    [(lambda x: np.array(3), "int64"), (lambda x: "3", "str")],
+    ids=["integer", "string"],
+)
+def test_a_scalar_output_that_is_not_a_float_is_refused(output: Any, dtype: str) -> None:
+    expected = (
+        r"^grad\(.*<lambda>\): the function must return a real floating-point scalar, but it "
+        rf"returned dtype {dtype}\. Compute the result in floating point \(e\.g\. multiply by "
+        r"1\.0 or use x\.astype\(float\)\)\.$"
+    )
+    with pytest.raises(TypeError, match=expected):
+        fgrad.grad(output)(np.ones(2))
+
+
+def test_has_aux_without_a_pair_is_refused_with_the_advice() -> None:
+    expected = (
+        r"^grad\(.*<lambda>\): with has_aux=True the function must return a pair "
+        r"\(value, aux\), but it returned a float64\. Return \(value, aux\), or drop has_aux\.$"
+    )
+    with pytest.raises(TypeError, match=expected):
+        fgrad.grad(lambda x: np.float64(1.0), has_aux=True)(np.ones(2))
+
+
+def test_grad_and_value_and_grad_pass_keyword_arguments_on() -> None:
+    def scaled(x: Any, *, scale: float) -> Any:
+        return fnp.sum(x) * scale
+
+    assert fgrad.grad(scaled)(np.ones(2), scale=3.0).tolist() == [3.0, 3.0]
+    value, gradient = fgrad.value_and_grad(scaled)(np.ones(2), scale=3.0)
+    assert value == 6.0 and gradient.tolist() == [3.0, 3.0]
+
+
+FLOAT32_FACTORS = np.random.default_rng(0).uniform(0.5, 2.0, size=(3, 64)).astype(np.float32)
+
+
+def product_of_float32_factors(x: Any) -> Any:
+    return fnp.sum(x * FLOAT32_FACTORS[0] * FLOAT32_FACTORS[1] * FLOAT32_FACTORS[2])
+
+
+def test_the_gradient_of_a_float32_function_is_computed_in_float32() -> None:
+    """Seeded with a float32 one, as ``vjp`` seeded with a float32 cotangent: the same bits."""
+    x = np.ones(64, dtype=np.float32)
+    _, pullback = fgrad.vjp(product_of_float32_factors, x)
+    expected = pullback(np.float32(1.0))[0]
+    gradient = fgrad.grad(product_of_float32_factors)(x)
+    assert gradient.dtype == np.float32
+    np.testing.assert_array_equal(gradient, expected)
+    float64_products = (
+        FLOAT32_FACTORS[2].astype(np.float64) * FLOAT32_FACTORS[1]
+    ) * FLOAT32_FACTORS[0]
+    assert not np.array_equal(float64_products.astype(np.float32), expected)
+
+
+NOT_A_FUNCTION = {
+    "jacobian": lambda: fgrad.jacobian(3),
+    "jacfwd": lambda: fgrad.jacfwd(3),
+    "custom_vjp": lambda: fgrad.custom_vjp(3),
+    "jvp": lambda: fgrad.jvp(3, (1.0,), (1.0,)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NOT_A_FUNCTION))
+def test_transforms_refuse_what_is_not_a_function(name: str) -> None:
+    expected = (
+        rf"^{name} expects a function to transform, got int 3\. Pass the function itself, "
+        rf"e\.g\. fgrad\.{name}\(loss\)\(params\)\.$"
+    )
+    with pytest.raises(TypeError, match=expected):
+        NOT_A_FUNCTION[name]()
+
+
+def test_jvp_refuses_a_tangent_count_that_differs_from_the_primals() -> None:
+    with pytest.raises(
+        ValueError, match=r"^jvp\(cube\): 1 primals but 2 tangents\. Pass one tangent per primal\.$"
+    ):
+        fgrad.jvp(cube, (1.0,), (1.0, 2.0))
+
+
+def test_argnums_errors_give_the_whole_advice() -> None:
+    with pytest.raises(
+        ValueError,
+        match=r"^grad\(cube\): argnums is empty, so there is nothing to differentiate\. Name at "
+        r"least one positional argument, e\.g\. argnums=0\.$",
+    ):
+        fgrad.grad(cube, argnums=())(1.0)
+    with pytest.raises(
+        ValueError,
+        match=r"^grad\(cube\): argnums=1 is out of range: the function was called with 1 "
+        rf"positional argument \(at {re.escape(__file__)}:\d+\)\. Use argument positions from 0 "
+        r"to the number of positional arguments - 1 \(keyword arguments cannot be "
+        r"differentiated\)\.$",
+    ):
+        fgrad.grad(cube, argnums=1)(1.0)
+
+
+def test_jacfwd_names_itself_for_bad_argnums() -> None:
+    with pytest.raises(ValueError, match=r"^jacfwd\(.*<lambda>\): argnums=3 is out of range"):
+        fgrad.jacfwd(lambda x: x * 2.0, argnums=3)(np.ones(2))
+
+
+def test_jacfwd_and_value_and_grad_wrap_the_function() -> None:
+    for transform in (fgrad.jacfwd, fgrad.value_and_grad):
+        transformed = transform(cube)
+        assert transformed.__name__ == "cube" and transformed.__wrapped__ is cube
+
+
+def test_a_tracer_leaked_from_hessian_names_hessian() -> None:
+    leaked = []
+
+    def stash(x: Any) -> Any:
+        leaked.append(x)
+        return fnp.sum(x**3)
+
+    fgrad.hessian(stash)(np.ones(2))
+    with pytest.raises(
+        fgrad.UnexpectedTracerError,
+        match=r"^'multiply' received a tracer created by hessian\(.*stash\) defined at ",
+    ):
+        leaked[-1] * 2.0
+
+
+def test_custom_vjp_messages_say_what_to_do() -> None:
+    with pytest.raises(
+        TypeError,
+        match=r"^custom_vjp\(cube\): the function has no VJP yet\. Call cube\.defvjp\(fwd, "
+        r"bwd\) before using it\.$",
+    ):
+        fgrad.custom_vjp(cube)(np.ones(2))
+    with pytest.raises(
+        TypeError,
+        match=r"^custom_vjp\(.*<lambda>\): fwd must return a single array as out, but it "
+        rf"returned a tuple \(at {re.escape(__file__)}:\d+\)\. Split the function into one "
+        r"custom_vjp per output\.$",
+    ):
+        _pair_output()
+    with pytest.raises(
+        TypeError,
+        match=r"^custom_vjp\(cube\): bwd must return a tuple with one cotangent per positional "
+        r"argument \(1\), but it returned .*\. Return a tuple, e\.g\. \(g \* 2\.0,\) for one "
+        r"argument\.$",
+    ):
+        _custom_cube(lambda x: (x**3, x), lambda res, g: 3 * res**2 * g)()
+
+
+def test_jvp_refuses_tangents_unlike_the_primals() -> None:
+    primal = {"a": np.ones(2)}
+    with pytest.raises(
+        ValueError, match=r"^jvp\(.*<lambda>\): tangent 0 does not match primal 0: "
+    ):
+        fgrad.jvp(lambda p: p["a"] * 2.0, (primal,), ({"b": np.ones(2)},))
+    with pytest.raises(
+        ValueError,
+        match=r"^jvp\(cube\): tangent 0 has structure PyTreeDef\(\(\*, \*\)\), primal 0 has "
+        r"PyTreeDef\(\*\)$",
+    ):
+        fgrad.jvp(cube, (1.0,), ((1.0, 2.0),))
+    with pytest.raises(
+        ValueError,
+        match=r"^jvp\(.*<lambda>\): tangent 0\['a'\] has shape \(3,\), but the primal has shape "
+        r"\(2,\)\. Tangents must match the primals' shapes\.$",
+    ):
+        fgrad.jvp(lambda p: p["a"] * 2.0, (primal,), ({"a": np.ones(3)},))
+
+
+def test_a_failure_in_a_custom_rule_under_jvp_names_jvp_and_the_function() -> None:
+    misshapen = fgrad.custom_vjp(cube)
+    misshapen.defvjp(lambda x: (x**3, x), lambda res, g: (g * np.ones(3),))
+    with pytest.raises(ValueError, match=r"^jvp\(cube\): 'multiply' failed on operands of shape"):
+        fgrad.jvp(misshapen, (np.ones(2),), (np.ones(2),))

@@ -27,6 +27,7 @@ import numpy as np
 
 from fgrad._compat import weak_python_scalar_vjps, weak_python_scalars
 from fgrad._core import NO_PARAMS, Primitive, Tracer, bind1, bind2, bindn, detach
+from fgrad._rules import batching
 from fgrad._rules.helpers import strip
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -205,7 +206,7 @@ def unary(
     aliases: Sequence[str] = (),
 ) -> Callable[[Any], Any]:
     """Define and export a one-argument elementwise primitive ``name``."""
-    prim = Primitive(name, impl, (vjp,))
+    prim = Primitive(name, impl, (vjp,), batch=batching.elementwise)
 
     def fn(x: Any) -> Any:
         if x.__class__ is Tracer:
@@ -241,7 +242,10 @@ def binary(
     several times faster than the ufunc on NumPy scalars.
     """
     prim = Primitive(
-        name, weak_python_scalars(traced_impl or impl), weak_python_scalar_vjps((vjp_x, vjp_y))
+        name,
+        weak_python_scalars(traced_impl or impl),
+        weak_python_scalar_vjps((vjp_x, vjp_y)),
+        batch=batching.elementwise,
     )
     plain_impl = weak_python_scalars(impl)
 
@@ -268,6 +272,7 @@ def non_differentiable(
     sample: str = "np.array([[1.5, -0.5], [2.0, 0.25]])",
     aliases: Sequence[str] = (),
     reference: str | None = None,
+    batch: Callable[..., tuple[Any, bool]] | None = None,
 ) -> Callable[..., Any]:
     """Export a piecewise constant NumPy function: its result carries no gradient.
 
@@ -278,10 +283,11 @@ def non_differentiable(
     instead (so a replay recomputes it rather than reusing a stale value).
     ``sample`` is the source of a call's arguments, used by the docstring example and
     by ``tests/test_piecewise_constant.py``, which checks the class by finite differences.
-    ``reference`` is what the example compares with (default ``np.<name>``).
+    ``reference`` is what the example compares with (default ``np.<name>``); ``batch`` is
+    the ``vmap`` rule (default: elementwise for a ufunc, else once per example).
     """
     fn_name = name or numpy_fn.__name__
-    fn = plain_values(numpy_fn, fn_name)
+    fn = plain_values(numpy_fn, fn_name, batch)
     fn.__module__ = _caller_module()
     document(
         fn,
@@ -296,14 +302,20 @@ def non_differentiable(
     )
 
 
-def plain_values(numpy_fn: Callable[..., Any], name: str) -> Callable[..., Any]:
+def plain_values(
+    numpy_fn: Callable[..., Any],
+    name: str,
+    batch: Callable[..., tuple[Any, bool]] | None = None,
+) -> Callable[..., Any]:
     """``numpy_fn`` applied to the values of its arguments: no gradient, no dispatch entry.
 
     For masks, counts and indices inside rules: differentiation tracers are
     dropped, while a replaying trace (``fgrad.jit``) records the call so that a
     replay recomputes it from the current inputs instead of reading a value.
     """
-    prim = Primitive(name, numpy_fn, varying_shape=True)
+    if batch is None and isinstance(numpy_fn, np.ufunc):
+        batch = batching.elementwise
+    prim = Primitive(name, numpy_fn, varying_shape=True, batch=batch)
 
     def fn(*args: Any, **kwargs: Any) -> Any:
         args = tuple(detach(a) for a in args)
@@ -314,4 +326,5 @@ def plain_values(numpy_fn: Callable[..., Any], name: str) -> Callable[..., Any]:
         return numpy_fn(*[strip(a) for a in args], **{k: strip(v) for k, v in kwargs.items()})
 
     fn.__name__ = fn.__qualname__ = name
+    fn.primitive = prim  # type: ignore[attr-defined]
     return fn

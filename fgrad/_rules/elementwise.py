@@ -18,6 +18,7 @@ import numpy as np
 
 from fgrad import _compat
 from fgrad._core import NO_PARAMS, Primitive, Tracer, bindn, concrete, detach, peek
+from fgrad._rules import batching
 from fgrad._rules.declare import binary, export, non_differentiable, plain_values, unary
 from fgrad._rules.helpers import dtype_of, no_out, shape_of
 from fgrad._rules.linear import astype, broadcast_to, unbroadcast
@@ -308,7 +309,9 @@ def _where_vjp_y(g: Any, ans: Any, condition: Any, x: Any, y: Any) -> Any:
     return unbroadcast(g * mask(logical_not(condition), g), shape_of(y))
 
 
-_WHERE = Primitive("where", np.where, (None, _where_vjp_x, _where_vjp_y))
+_WHERE = Primitive(
+    "where", np.where, (None, _where_vjp_x, _where_vjp_y), batch=batching.elementwise
+)
 
 
 @export("where")
@@ -530,8 +533,10 @@ floor = non_differentiable(np.floor)
 ceil = non_differentiable(np.ceil)
 trunc = non_differentiable(np.trunc)
 rint = non_differentiable(np.rint)
-fix = non_differentiable(_compat.fix, "fix", reference="np.trunc")
-round = non_differentiable(np.round, aliases=("around",))  # noqa: A001
+fix = non_differentiable(_compat.fix, "fix", reference="np.trunc", batch=batching.elementwise)
+round = non_differentiable(  # noqa: A001
+    np.round, aliases=("around",), batch=batching.elementwise
+)
 floor_divide = non_differentiable(np.floor_divide, sample="np.array([5.0, -7.0]), 2.0")
 greater = non_differentiable(np.greater, sample="np.array([1.0, 2.0]), 1.5")
 greater_equal = non_differentiable(np.greater_equal, sample="np.array([1.0, 2.0]), 1.5")

@@ -12,6 +12,7 @@ import numpy as np
 
 from fgrad import _compat
 from fgrad._core import Primitive, Tracer, concrete, detach
+from fgrad._rules import batching
 from fgrad._rules.calculus import cross
 from fgrad._rules.declare import export, non_differentiable, plain_values
 from fgrad._rules.elementwise import absolute, equal, power, sqrt, where
@@ -29,7 +30,7 @@ def _inv_vjp(g: Any, ans: Any, a: Any) -> Any:
     return -matmul(matmul(mT(ans), g), mT(ans))
 
 
-_INV = Primitive("linalg.inv", np.linalg.inv, (_inv_vjp,))
+_INV = Primitive("linalg.inv", np.linalg.inv, (_inv_vjp,), batch=batching.leading)
 
 
 @export("linalg.inv")
@@ -51,7 +52,7 @@ def _det_vjp(g: Any, ans: Any, a: Any) -> Any:
     return scale * mT(inv(a))
 
 
-_DET = Primitive("linalg.det", np.linalg.det, (_det_vjp,))
+_DET = Primitive("linalg.det", np.linalg.det, (_det_vjp,), batch=batching.leading)
 
 
 @export("linalg.det")
@@ -76,14 +77,14 @@ def _logabsdet_vjp(g: Any, ans: Any, a: Any) -> Any:
     return expand_dims(expand_dims(g, -1), -1) * mT(inv(a))
 
 
-_LOGABSDET = Primitive("linalg.slogdet", _logabsdet_impl, (_logabsdet_vjp,))
+_LOGABSDET = Primitive("linalg.slogdet", _logabsdet_impl, (_logabsdet_vjp,), batch=batching.leading)
 
 
 def _slogdet_sign_impl(a: Any) -> Any:
     return np.linalg.slogdet(a)[0]
 
 
-_slogdet_sign = plain_values(_slogdet_sign_impl, "slogdet_sign")
+_slogdet_sign = plain_values(_slogdet_sign_impl, "slogdet_sign", batching.leading)
 
 SlogdetResult = namedtuple("SlogdetResult", ["sign", "logabsdet"])
 
@@ -128,7 +129,19 @@ def _solve_vjp_b(g: Any, ans: Any, a: Any, b: Any) -> Any:
     return unbroadcast(_solve_transposed(a, b, g), shape_of(b))
 
 
-_SOLVE = Primitive("linalg.solve", _compat.solve, (_solve_vjp_a, _solve_vjp_b))
+def _batch_solve(prim: Primitive, values: Any, batched: Any, params: Any, size: int) -> Any:
+    (a, b), (a_batched, b_batched) = values, batched
+    vector = len(shape_of(b)) - b_batched == 1
+    a = batching.with_batch(a, a_batched, size)
+    b = batching.with_batch(b, b_batched, size)
+    if vector:
+        b = expand_dims(b, -1)
+    rank = builtins.max(len(shape_of(a)), len(shape_of(b))) - 1
+    x = prim(batching.pad_after_batch(a, rank), batching.pad_after_batch(b, rank))
+    return (x[..., 0] if vector else x), True
+
+
+_SOLVE = Primitive("linalg.solve", _compat.solve, (_solve_vjp_a, _solve_vjp_b), batch=_batch_solve)
 
 
 @export("linalg.solve")
@@ -158,7 +171,9 @@ def _cholesky_vjp(g: Any, ans: Any, a: Any) -> Any:
     return (s + mT(s)) * 0.5
 
 
-_CHOLESKY = Primitive("linalg.cholesky", np.linalg.cholesky, (_cholesky_vjp,))
+_CHOLESKY = Primitive(
+    "linalg.cholesky", np.linalg.cholesky, (_cholesky_vjp,), batch=batching.leading
+)
 
 
 @export("linalg.cholesky")
@@ -324,7 +339,7 @@ def _eigh_vjp(g: Any, ans: Any, a: Any, UPLO: str) -> Any:
     return _one_triangle(matmul(matmul(v, inner), vt), UPLO)
 
 
-_EIGH = Primitive("linalg.eigh", _eigh_impl, (_eigh_vjp,))
+_EIGH = Primitive("linalg.eigh", _eigh_impl, (_eigh_vjp,), batch=batching.leading)
 
 
 EighResult = namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
@@ -446,7 +461,7 @@ def _svd_vjp(g: Any, ans: Any, a: Any, hermitian: bool) -> Any:
     return _one_triangle(out, "L") if hermitian else out
 
 
-_SVD = Primitive("linalg.svd", _svd_impl, (_svd_vjp,))
+_SVD = Primitive("linalg.svd", _svd_impl, (_svd_vjp,), batch=batching.leading)
 
 
 SVDResult = namedtuple("SVDResult", ["U", "S", "Vh"])
@@ -539,7 +554,7 @@ def _pinv_vjp(g: Any, ans: Any, a: Any, rcond: Any, hermitian: bool, rtol: Any) 
     return _one_triangle(out, "L") if hermitian else out
 
 
-_PINV = Primitive("linalg.pinv", _pinv_impl, (_pinv_vjp,))
+_PINV = Primitive("linalg.pinv", _pinv_impl, (_pinv_vjp,), batch=batching.leading)
 
 
 @export("linalg.pinv")
@@ -695,7 +710,10 @@ def cond(x: Any, p: Any = None) -> Any:
 
 
 matrix_rank = non_differentiable(
-    np.linalg.matrix_rank, "linalg.matrix_rank", sample="np.array([[1.0, 2.0], [2.0, 4.0]])"
+    np.linalg.matrix_rank,
+    "linalg.matrix_rank",
+    sample="np.array([[1.0, 2.0], [2.0, 4.0]])",
+    batch=batching.leading,
 )
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from fgrad._core import Primitive, Tracer, bind1, concrete, detach
+from fgrad._rules import batching
 from fgrad._rules.declare import export, plain_values
 from fgrad._rules.helpers import dtype_of, ndim_of, no_out, normalize_axes, shape_of
 
@@ -31,7 +32,7 @@ def _sum_vjp(g: Any, ans: Any, x: Any, axis: tuple[int, ...], keepdims: bool) ->
     return spread(g, shape)
 
 
-SUM = Primitive("sum", _sum_impl, (_sum_vjp,))
+SUM = Primitive("sum", _sum_impl, (_sum_vjp,), batch=batching.along_axes)
 
 
 @export("sum")
@@ -81,7 +82,15 @@ def _broadcast_to_vjp(g: Any, ans: Any, x: Any, shape: tuple[int, ...]) -> Any:
     return unbroadcast(g, shape_of(x))
 
 
-_BROADCAST_TO = Primitive("broadcast_to", np.broadcast_to, (_broadcast_to_vjp,))
+def _batch_to_shape(prim: Primitive, values: Any, batched: Any, params: Any, size: int) -> Any:
+    shape = params["shape"]
+    x = batching.pad_after_batch(values[0], len(shape))
+    return prim(x, shape=(size, *shape)), True
+
+
+_BROADCAST_TO = Primitive(
+    "broadcast_to", np.broadcast_to, (_broadcast_to_vjp,), batch=_batch_to_shape
+)
 
 
 @export("broadcast_to")
@@ -112,7 +121,7 @@ def _spread_impl(x: Any, shape: tuple[int, ...]) -> Any:
 
 # A fresh array also when traced: a broadcast view would reach later rules (matmul) with other
 # strides than the eager fresh array, and NumPy may round those differently (jit != eager).
-_SPREAD = Primitive("broadcast_to", _spread_impl, (_broadcast_to_vjp,))
+_SPREAD = Primitive("broadcast_to", _spread_impl, (_broadcast_to_vjp,), batch=_batch_to_shape)
 
 
 def spread(x: Any, shape: tuple[int, ...]) -> Any:
@@ -132,7 +141,15 @@ def _reshape_impl(x: Any, shape: tuple[int, ...]) -> Any:
     return x.reshape(shape) if x.__class__ is np.ndarray else np.reshape(x, shape)
 
 
-_RESHAPE = Primitive("reshape", _reshape_impl, (_reshape_vjp,))
+_RESHAPE = Primitive(
+    "reshape",
+    _reshape_impl,
+    (_reshape_vjp,),
+    batch=lambda prim, values, batched, params, size: (
+        prim(values[0], shape=(size, *params["shape"])),
+        True,
+    ),
+)
 
 
 @export("reshape")
@@ -168,7 +185,15 @@ def _transpose_impl(x: Any, axes: tuple[int, ...]) -> Any:
     return x.transpose(axes) if x.__class__ is np.ndarray else np.transpose(x, axes)
 
 
-TRANSPOSE = Primitive("transpose", _transpose_impl, (_transpose_vjp,))
+TRANSPOSE = Primitive(
+    "transpose",
+    _transpose_impl,
+    (_transpose_vjp,),
+    batch=lambda prim, values, batched, params, size: (
+        prim(values[0], axes=(0, *(a + 1 for a in params["axes"]))),
+        True,
+    ),
+)
 
 
 @export("transpose")
@@ -201,8 +226,8 @@ def _astype_impl(x: Any, dtype: Any) -> Any:
     return np.asarray(x).astype(dtype)
 
 
-_ASTYPE = Primitive("astype", _astype_impl, (_astype_vjp,))
-_astype_plain = plain_values(_astype_impl, "astype")
+_ASTYPE = Primitive("astype", _astype_impl, (_astype_vjp,), batch=batching.elementwise)
+_astype_plain = plain_values(_astype_impl, "astype", batching.elementwise)
 
 
 @export("astype")
@@ -250,7 +275,19 @@ def _scatter_add_vjp(ct: Any, ans: Any, g: Any, shape: Any, index: Any, basic: b
     return _GETITEM(ct, index=index, basic=basic)
 
 
-_SCATTER_ADD = Primitive("scatter_add", _scatter_add_impl, (_scatter_add_vjp,))
+def _batch_scatter_add(prim: Primitive, values: Any, batched: Any, params: Any, size: int) -> Any:
+    if not params["basic"]:
+        return batching.one_by_one(prim, values, batched, params, size)
+    shape, index = params["shape"], params["index"]
+    index = index if isinstance(index, tuple) else (index,)
+    target_rank = np.ndim(np.broadcast_to(0.0, shape)[index])
+    g = batching.pad_after_batch(values[0], target_rank)
+    return prim(g, shape=(size, *shape), index=(slice(None), *index), basic=True), True
+
+
+_SCATTER_ADD = Primitive(
+    "scatter_add", _scatter_add_impl, (_scatter_add_vjp,), batch=_batch_scatter_add
+)
 
 
 @export("scatter_add")
@@ -277,7 +314,14 @@ def _getitem_impl(x: Any, index: Any, basic: bool) -> Any:
     return x[index]
 
 
-_GETITEM = Primitive("getitem", _getitem_impl, (_getitem_vjp,))
+def _batch_getitem(prim: Primitive, values: Any, batched: Any, params: Any, size: int) -> Any:
+    index = params["index"] if isinstance(params["index"], tuple) else (params["index"],)
+    if not params["basic"]:
+        return batching.one_by_one(prim, values, batched, params, size)
+    return prim(values[0], index=(slice(None), *index), basic=True), True
+
+
+_GETITEM = Primitive("getitem", _getitem_impl, (_getitem_vjp,), batch=_batch_getitem)
 
 
 def _plain_index(index: Any) -> Any:

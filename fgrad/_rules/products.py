@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from fgrad._core import NO_PARAMS, Primitive, Tracer, bind2
+from fgrad._rules import batching
 from fgrad._rules.declare import export
 from fgrad._rules.elementwise import multiply
 from fgrad._rules.helpers import ndim_of, no_out, shape_of
@@ -51,7 +52,7 @@ def _matmul_vjp_b(g: Any, ans: Any, a: Any, b: Any) -> Any:
     return unbroadcast(matmul(mT(a), g), shape_of(b))
 
 
-_MATMUL = Primitive("matmul", np.matmul, (_matmul_vjp_a, _matmul_vjp_b))
+_MATMUL = Primitive("matmul", np.matmul, (_matmul_vjp_a, _matmul_vjp_b), batch=batching.matmul)
 
 
 @export("matmul")
@@ -109,7 +110,20 @@ def _tensordot_vjp_b(g: Any, ans: Any, a: Any, b: Any, axes: Any) -> Any:
     return TRANSPOSE(out, axes=tuple(np.argsort(paired + b_free)))
 
 
-_TENSORDOT = Primitive("tensordot", np.tensordot, (_tensordot_vjp_a, _tensordot_vjp_b))
+def _batch_tensordot(prim: Primitive, values: Any, batched: Any, params: Any, size: int) -> Any:
+    (a, b), (a_batched, b_batched) = values, batched
+    a_axes, b_axes = params["axes"]
+    if a_batched and b_batched:
+        return batching.one_by_one(prim, values, batched, params, size)
+    if a_batched:
+        return prim(a, b, axes=(tuple(i + 1 for i in a_axes), b_axes)), True
+    out = prim(a, b, axes=(a_axes, tuple(i + 1 for i in b_axes)))
+    return np.moveaxis(out, len(shape_of(a)) - len(a_axes), 0), True
+
+
+_TENSORDOT = Primitive(
+    "tensordot", np.tensordot, (_tensordot_vjp_a, _tensordot_vjp_b), batch=_batch_tensordot
+)
 
 
 @export("tensordot")
@@ -313,7 +327,7 @@ def _onto_diagonals(
     )
 
 
-_EINSUM = Primitive("einsum", _einsum_impl, vjp_joint=_einsum_vjp)
+_EINSUM = Primitive("einsum", _einsum_impl, vjp_joint=_einsum_vjp, batch=batching.einsum_spec)
 
 
 def _subscripts_of_interleaved(args: tuple[Any, ...]) -> tuple[str, list[Any]]:

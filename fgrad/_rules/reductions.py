@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from fgrad._core import Primitive, Tracer, bind1, concrete, detach, peek
+from fgrad._rules import batching
 from fgrad._rules.calculus import diff
 from fgrad._rules.declare import export, non_differentiable, plain_values
 from fgrad._rules.elementwise import any_true, equal, isnan, less_equal, mask, sqrt, where
@@ -67,7 +68,7 @@ def _mean_vjp(g: Any, ans: Any, x: Any, axis: tuple[int, ...], keepdims: bool) -
     return spread(_keep(g, x, axis, keepdims) / _count(shape, axis), shape)
 
 
-_MEAN = Primitive("mean", _mean_impl, (_mean_vjp,))
+_MEAN = Primitive("mean", _mean_impl, (_mean_vjp,), batch=batching.along_axes)
 
 
 @export("mean")
@@ -102,10 +103,10 @@ def _extreme_vjp(g: Any, ans: Any, x: Any, axis: tuple[int, ...], keepdims: bool
     return _keep(g, x, axis, keepdims) * share
 
 
-_MAX = Primitive("max", np.maximum.reduce, (_extreme_vjp,))
-_MIN = Primitive("min", np.minimum.reduce, (_extreme_vjp,))
-_NANMAX = Primitive("nanmax", np.fmax.reduce, (_extreme_vjp,))
-_NANMIN = Primitive("nanmin", np.fmin.reduce, (_extreme_vjp,))
+_MAX = Primitive("max", np.maximum.reduce, (_extreme_vjp,), batch=batching.along_axes)
+_MIN = Primitive("min", np.minimum.reduce, (_extreme_vjp,), batch=batching.along_axes)
+_NANMAX = Primitive("nanmax", np.fmax.reduce, (_extreme_vjp,), batch=batching.along_axes)
+_NANMIN = Primitive("nanmin", np.fmin.reduce, (_extreme_vjp,), batch=batching.along_axes)
 
 
 @export("max", aliases=("amax",))
@@ -204,7 +205,7 @@ def _prod_vjp(g: Any, ans: Any, x: Any, axis: tuple[int, ...], keepdims: bool) -
     return gk * _others_product(x, axis)
 
 
-_PROD = Primitive("prod", np.prod, (_prod_vjp,))
+_PROD = Primitive("prod", np.prod, (_prod_vjp,), batch=batching.along_axes)
 
 
 @export("prod")
@@ -338,8 +339,8 @@ def _cumprod_vjp(g: Any, ans: Any, x: Any, axis: int) -> Any:
     return transpose(ct, tuple(np.argsort(_axis_last(len(shape_of(x)), axis))))
 
 
-_CUMSUM = Primitive("cumsum", np.cumsum, (_cumsum_vjp,))
-_CUMPROD = Primitive("cumprod", np.cumprod, (_cumprod_vjp,))
+_CUMSUM = Primitive("cumsum", np.cumsum, (_cumsum_vjp,), batch=batching.along_axes)
+_CUMPROD = Primitive("cumprod", np.cumprod, (_cumprod_vjp,), batch=batching.along_axes)
 
 
 def _scan(prim: Primitive, a: Tracer, axis: int | None, dtype: Any) -> Any:
@@ -399,7 +400,7 @@ def _count_valid_impl(x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
     return np.sum(~np.isnan(x), axis=axis, keepdims=keepdims).astype(dtype)
 
 
-_count_valid = plain_values(_count_valid_impl, "count_not_nan")
+_count_valid = plain_values(_count_valid_impl, "count_not_nan", batching.along_axes)
 
 
 @export("nansum")
@@ -583,7 +584,7 @@ def ptp(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> An
     return max(a, axis, keepdims=keepdims) - min(a, axis, keepdims=keepdims)
 
 
-_any_nan = plain_values(lambda x: np.any(np.isnan(x), axis=-1), "any_nan")
+_any_nan = plain_values(lambda x: np.any(np.isnan(x), axis=-1), "any_nan", batching.leading)
 
 
 @export("median")
@@ -641,14 +642,14 @@ def _median_shares_impl(x: Any, axis: tuple[int, ...]) -> Any:
     return np.moveaxis(shares.reshape(moved.shape), last, axis)
 
 
-_median_shares = plain_values(_median_shares_impl, "nanmedian_shares")
+_median_shares = plain_values(_median_shares_impl, "nanmedian_shares", batching.along_axes)
 
 
 def _nanmedian_vjp(g: Any, ans: Any, x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
-    return _keep(g, x, axis, keepdims) * _median_shares(x, axis)
+    return _keep(g, x, axis, keepdims) * _median_shares(x, axis=axis)
 
 
-_NANMEDIAN = Primitive("nanmedian", _nanmedian_impl, (_nanmedian_vjp,))
+_NANMEDIAN = Primitive("nanmedian", _nanmedian_impl, (_nanmedian_vjp,), batch=batching.along_axes)
 
 
 @export("nanmedian")

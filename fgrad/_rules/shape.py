@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from fgrad._core import Primitive, Tracer, bind1, bindn, concrete, detach
+from fgrad._rules import batching
 from fgrad._rules.declare import export, non_differentiable, plain_values
 from fgrad._rules.elementwise import where
 from fgrad._rules.helpers import dtype_of, ndim_of, normalize_axes, shape_of, strip
@@ -169,7 +170,18 @@ def _concatenate_vjp(
     return [getitem(g, lead + (slice(int(bounds[k]), int(bounds[k + 1])),)) for k in argnums]
 
 
-_CONCATENATE = Primitive("concatenate", _concatenate_impl, vjp_joint=_concatenate_vjp)
+_CONCATENATE = Primitive(
+    "concatenate",
+    _concatenate_impl,
+    vjp_joint=_concatenate_vjp,
+    batch=lambda prim, values, batched, params, size: (
+        prim(
+            *(batching.with_batch(v, b, size) for v, b in zip(values, batched)),
+            axis=params["axis"] + 1,
+        ),
+        True,
+    ),
+)
 
 
 @export("concatenate")
@@ -555,7 +567,7 @@ def _roll_impl(x: Any, shift: tuple[int, ...], axis: tuple[int, ...]) -> Any:
     return np.roll(x, shift, axis)
 
 
-_ROLL = Primitive("roll", _roll_impl, (_roll_vjp,))
+_ROLL = Primitive("roll", _roll_impl, (_roll_vjp,), batch=batching.along_axes)
 
 
 @export("roll")
@@ -595,7 +607,15 @@ def _pad_impl(x: Any, pad_width: Any, constant_values: Any) -> Any:
     return np.pad(x, pad_width, mode="constant", constant_values=constant_values)
 
 
-_PAD = Primitive("pad", _pad_impl, (_pad_vjp,))
+_PAD = Primitive(
+    "pad",
+    _pad_impl,
+    (_pad_vjp,),
+    batch=lambda prim, values, batched, params, size: (
+        prim(values[0], **{**params, "pad_width": ((0, 0), *params["pad_width"])}),
+        True,
+    ),
+)
 
 
 @export("pad")
@@ -813,7 +833,7 @@ def full(shape: Any, fill_value: Any, dtype: Any = None, order: str = "C") -> An
     return spread(fill_value, shape)
 
 
-_full_like_values = plain_values(np.full_like, "full_like")
+_full_like_values = plain_values(np.full_like, "full_like", batching.shape_only)
 
 
 @export("full_like")
@@ -841,10 +861,10 @@ def full_like(
     return full(shape_of(a) if shape is None else shape, fill_value, out_dtype)
 
 
-shape = non_differentiable(np.shape)
-ndim = non_differentiable(np.ndim)
-size = non_differentiable(np.size)
-zeros_like = non_differentiable(np.zeros_like)
-ones_like = non_differentiable(np.ones_like)
-empty_like = non_differentiable(np.empty_like)
-result_type = non_differentiable(np.result_type)
+shape = non_differentiable(np.shape, batch=batching.shape_only)
+ndim = non_differentiable(np.ndim, batch=batching.shape_only)
+size = non_differentiable(np.size, batch=batching.shape_only)
+zeros_like = non_differentiable(np.zeros_like, batch=batching.shape_only)
+ones_like = non_differentiable(np.ones_like, batch=batching.shape_only)
+empty_like = non_differentiable(np.empty_like, batch=batching.shape_only)
+result_type = non_differentiable(np.result_type, batch=batching.shape_only)

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from fgrad._core import NO_PARAMS, Primitive, Tracer, bind1
+from fgrad._rules import batching
 from fgrad._rules.declare import export
 from fgrad._rules.elementwise import exp, mask
 from fgrad._rules.helpers import ndim_of, normalize_axes, shape_of
@@ -38,7 +39,12 @@ def _sigmoid_impl(x: Any) -> Any:
     return one / (one + np.exp(-np.maximum(x, _exp_floor(x.dtype))))
 
 
-_SIGMOID = Primitive("sigmoid", _sigmoid_impl, (lambda g, ans, x: g * (ans - ans * ans),))
+_SIGMOID = Primitive(
+    "sigmoid",
+    _sigmoid_impl,
+    (lambda g, ans, x: g * (ans - ans * ans),),
+    batch=batching.elementwise,
+)
 
 
 @export("sigmoid", namespace="nn", dispatch=False)
@@ -60,7 +66,7 @@ def _relu_vjp(g: Any, ans: Any, x: Any) -> Any:
     return g * mask(np.asarray(ans) > 0 if ans.__class__ is not Tracer else ans > 0, g)
 
 
-_RELU = Primitive("relu", lambda x: np.maximum(x, 0), (_relu_vjp,))
+_RELU = Primitive("relu", lambda x: np.maximum(x, 0), (_relu_vjp,), batch=batching.elementwise)
 
 
 @export("relu", namespace="nn", dispatch=False)
@@ -78,7 +84,12 @@ def relu(x: Any) -> Any:
     return np.maximum(x, 0)
 
 
-_SOFTPLUS = Primitive("softplus", lambda x: np.logaddexp(0, x), (lambda g, ans, x: g * sigmoid(x),))
+_SOFTPLUS = Primitive(
+    "softplus",
+    lambda x: np.logaddexp(0, x),
+    (lambda g, ans, x: g * sigmoid(x),),
+    batch=batching.elementwise,
+)
 
 
 @export("softplus", namespace="nn", dispatch=False)
@@ -112,7 +123,7 @@ def _logsumexp_vjp(g: Any, ans: Any, x: Any, axis: tuple[int, ...], keepdims: bo
     return g * exp(x - ans)
 
 
-_LOGSUMEXP = Primitive("logsumexp", _logsumexp_impl, (_logsumexp_vjp,))
+_LOGSUMEXP = Primitive("logsumexp", _logsumexp_impl, (_logsumexp_vjp,), batch=batching.along_axes)
 
 
 @export("logsumexp", namespace="nn", dispatch=False)
@@ -144,7 +155,7 @@ def _softmax_vjp(g: Any, ans: Any, x: Any, axis: tuple[int, ...]) -> Any:
     return weighted - ans * SUM(weighted, axis=axis, keepdims=True)
 
 
-_SOFTMAX = Primitive("softmax", _softmax_impl, (_softmax_vjp,))
+_SOFTMAX = Primitive("softmax", _softmax_impl, (_softmax_vjp,), batch=batching.along_axes)
 
 
 @export("softmax", namespace="nn", dispatch=False)

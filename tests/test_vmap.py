@@ -1,0 +1,257 @@
+"""``fgrad.vmap``: every registered case batched against a per-example loop, and the API.
+
+The sweep runs each case of ``tests/test_numpy_grads.py`` on a batch of three nearby inputs
+under ``vmap``, forward and reverse (``vmap(grad(...))``), and compares with a Python loop.
+"""
+
+from __future__ import annotations
+
+import types
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+from test_numpy_grads import CASES
+
+import fgrad
+import fgrad.numpy as fnp
+from fgrad._core import Primitive
+from fgrad._rules import (
+    calculus,
+    declare,
+    elementwise,
+    indexing,
+    linalg,
+    linear,
+    logic,
+    products,
+    reductions,
+    shape,
+    sorting,
+    special,
+)
+from fgrad.tree import tree_flatten
+
+BATCHED_RTOL = 1e-10
+"""Batched NumPy calls (stacked BLAS, pairwise sums over other shapes) may round differently."""
+BATCHED_ATOL = 1e-12
+SCALES = (0.997, 1.0, 1.003)
+"""A batch of three: each input scaled slightly, staying clear of the cases' kinks and ties."""
+
+FALLBACKS = {
+    # piecewise constant functions whose axis arguments NumPy takes in many forms
+    "all", "allclose", "any", "array_equal", "count_nonzero",
+    "argmax", "argmin", "nanargmax", "nanargmin", "argsort", "argpartition", "lexsort",
+    "searchsorted", "digitize", "interp_interval",
+    "histogram_bin_edges", "histogram_bin_index", "histogram_counts",
+    # results whose shape depends on values: no batched array can hold them in general
+    "nonzero", "flatnonzero", "argwhere", "unique", "unique_family",
+    # gathers at traced index arrays
+    "gather",
+}  # fmt: skip
+"""Primitives without a batching rule: they run once per example, with a one-time warning.
+None of them is in the arithmetic, linear, reduction, product or linalg families."""
+
+
+def _is_float(a: Any) -> bool:
+    return isinstance(a, (float, np.ndarray)) and np.issubdtype(np.result_type(a), np.floating)
+
+
+def _batch(args: tuple[Any, ...]) -> tuple[Any, ...]:
+    return tuple(np.stack([np.asarray(a) * s for s in SCALES]) if _is_float(a) else a for a in args)
+
+
+def _example(args: tuple[Any, ...], k: int) -> tuple[Any, ...]:
+    return tuple(np.asarray(a) * SCALES[k] if _is_float(a) else a for a in args)
+
+
+def _float_leaves(tree: Any) -> list[Any]:
+    leaves = tree_flatten(tree)[0]
+    return [leaf for leaf in leaves if np.issubdtype(np.result_type(leaf), np.inexact)]
+
+
+def _assert_close(batched: Any, loop: list[Any]) -> None:
+    got = tree_flatten(batched)[0]
+    want = [tree_flatten(out)[0] for out in loop]
+    assert len(got) == len(want[0])
+    for i, leaf in enumerate(got):
+        expected = np.stack([np.asarray(w[i]) for w in want])
+        np.testing.assert_allclose(leaf, expected, rtol=BATCHED_RTOL, atol=BATCHED_ATOL)
+
+
+@pytest.mark.filterwarnings("ignore::fgrad.BatchingFallbackWarning")
+@pytest.mark.parametrize(("fun", "args"), CASES)
+def test_vmap_matches_a_loop_forward_and_reverse(
+    fun: Callable[..., Any], args: tuple[Any, ...]
+) -> None:
+    batched = _batch(args)
+    in_axes = tuple(0 if _is_float(a) else None for a in args)
+    _assert_close(
+        fgrad.vmap(fun, in_axes=in_axes)(*batched), [fun(*_example(args, k)) for k in range(3)]
+    )
+
+    weights = [np.cos(np.arange(np.size(leaf)) + 1.0).reshape(np.shape(leaf))
+               for leaf in _float_leaves(fun(*args))]  # fmt: skip
+
+    def scalar(*xs: Any) -> Any:
+        outs = _float_leaves(fun(*xs))
+        return sum(fnp.sum(o * w) for o, w in zip(outs, weights))
+
+    grad = fgrad.grad(scalar, argnums=tuple(k for k, a in enumerate(args) if _is_float(a)))
+    _assert_close(
+        fgrad.vmap(grad, in_axes=in_axes)(*batched), [grad(*_example(args, k)) for k in range(3)]
+    )
+
+
+def _primitives() -> dict[str, Primitive]:
+    modules: list[types.ModuleType] = [calculus, elementwise, indexing, linalg, linear, logic]
+    modules += [products, reductions, shape, sorting, special]
+    found: dict[str, Primitive] = {}
+    for module in modules:
+        for value in vars(module).values():
+            prim = value if isinstance(value, Primitive) else getattr(value, "primitive", None)
+            if isinstance(prim, Primitive):
+                found.setdefault(prim.name, prim)
+    for entries in declare.DECLARATIONS.values():
+        for entry in entries.values():
+            prim = getattr(entry.fn, "primitive", None)
+            if isinstance(prim, Primitive):
+                found.setdefault(prim.name, prim)
+    return found
+
+
+def test_primitives_without_a_batching_rule_are_listed() -> None:
+    primitives = _primitives()
+    assert len(primitives) > 100
+    missing = {name for name, prim in primitives.items() if prim.batch is None}
+    assert missing - FALLBACKS == set(), "add the primitive's batching rule, or list it"
+    assert FALLBACKS - missing == set(), "remove from FALLBACKS: it has a rule now"
+
+
+def test_per_example_gradients_of_an_mlp() -> None:
+    rng = np.random.default_rng(0)
+    params = [(rng.normal(size=(2, 8)), np.zeros(8)), (rng.normal(size=(8, 1)), np.zeros(1))]
+
+    def loss(params: Any, x: Any, y: Any) -> Any:
+        for w, b in params[:-1]:
+            x = fnp.tanh(x @ w + b)
+        w, b = params[-1]
+        return fnp.mean((x @ w + b)[..., 0] - y) ** 2
+
+    xs, ys = rng.normal(size=(6, 2)), rng.normal(size=6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", fgrad.BatchingFallbackWarning)
+        per_example = fgrad.vmap(fgrad.grad(loss), in_axes=(None, 0, 0))(params, xs, ys)
+    loop = [fgrad.grad(loss)(params, xs[i], ys[i]) for i in range(6)]
+    _assert_close(per_example, loop)
+
+
+def test_in_axes_out_axes_negative_and_prefix_pytrees() -> None:
+    x = np.arange(24.0).reshape(2, 3, 4)
+    out = fgrad.vmap(lambda a: a * 2, in_axes=-1, out_axes=1)(x)
+    np.testing.assert_array_equal(out, np.moveaxis(np.moveaxis(x, -1, 0) * 2, 0, 1))
+    scaled = fgrad.vmap(lambda a, d: a * d["s"] + d["t"], in_axes=(1, {"s": None, "t": 0}))(
+        x, {"s": 3.0, "t": np.ones(3)}
+    )
+    np.testing.assert_array_equal(scaled, np.moveaxis(x, 1, 0) * 3.0 + 1.0)
+    shared = fgrad.vmap(lambda a: (a.sum(), 7.0), out_axes=(0, None))(x)
+    np.testing.assert_array_equal(shared[0], x.reshape(2, -1).sum(1))
+    assert shared[1] == 7.0
+    np.testing.assert_array_equal(
+        fgrad.vmap(lambda: fnp.ones(2), in_axes=(), axis_size=3)(), np.ones((3, 2))
+    )
+
+
+def test_nested_vmap_and_jit_both_ways() -> None:
+    w = np.array([0.5, -1.0, 2.0])
+    xs = np.random.default_rng(1).normal(size=(4, 5, 3))
+
+    def f(w: Any, x: Any) -> Any:
+        return fnp.sum(fnp.tanh(x @ w) ** 2)
+
+    expected = np.array([f(w, x) for x in xs])
+    inner = fgrad.vmap(lambda w, row: fnp.tanh(row @ w) ** 2, in_axes=(None, 0))
+    nested = fgrad.vmap(lambda w, x: fnp.sum(inner(w, x)), in_axes=(None, 0))(w, xs)
+    np.testing.assert_allclose(nested, expected, rtol=BATCHED_RTOL)
+    jitted = fgrad.jit(fgrad.vmap(f, in_axes=(None, 0)))
+    for _ in range(3):
+        np.testing.assert_allclose(jitted(w, xs), expected, rtol=BATCHED_RTOL)
+    assert jitted.stats.replays == 2
+    np.testing.assert_allclose(
+        fgrad.vmap(fgrad.jit(f), in_axes=(None, 0))(w, xs), expected, rtol=BATCHED_RTOL
+    )
+
+
+def test_vmap_composes_with_the_transforms() -> None:
+    w = np.array([0.5, -1.0, 2.0])
+    xs = np.random.default_rng(2).normal(size=(4, 3))
+
+    def f(w: Any, x: Any) -> Any:
+        return fnp.sum(fnp.sin(w * x) * w)
+
+    for transform in (fgrad.grad, fgrad.hessian, fgrad.jacfwd, fgrad.jacobian):
+        batched = fgrad.vmap(transform(f), in_axes=(None, 0))(w, xs)
+        _assert_close(batched, [transform(f)(w, x) for x in xs])
+    total = fgrad.grad(lambda w: fnp.sum(fgrad.vmap(f, in_axes=(None, 0))(w, xs)))(w)
+    np.testing.assert_allclose(total, sum(fgrad.grad(f)(w, x) for x in xs), rtol=BATCHED_RTOL)
+
+    def tangent(x: Any) -> Any:
+        return fgrad.jvp(lambda v: f(v, x), (w,), (np.ones(3),))[1]
+
+    _assert_close(fgrad.vmap(tangent)(xs), [tangent(x) for x in xs])
+
+    @fgrad.custom_vjp
+    def clipped(x: Any) -> Any:
+        return x
+
+    clipped.defvjp(lambda x: (x, None), lambda res, g: (fnp.clip(g, -1.0, 1.0),))
+    grads = fgrad.vmap(fgrad.grad(lambda x: fnp.sum(5.0 * clipped(x))))(xs)
+    np.testing.assert_array_equal(grads, np.ones_like(xs))
+
+
+def test_python_control_flow_gives_the_per_example_answer_and_warns_once() -> None:
+    def f(x: Any) -> Any:
+        return x * 2 if x.sum() > 0 else -x
+
+    xs = np.array([[1.0, -2.0], [-3.0, 0.5], [2.0, 2.0]])
+    with pytest.warns(fgrad.BatchingFallbackWarning, match=r"runs once per example.*where"):
+        out = fgrad.vmap(f)(xs)
+    np.testing.assert_array_equal(out, np.stack([f(x) for x in xs]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        again = fgrad.vmap(fgrad.grad(lambda x: fnp.sum(f(x) ** 2)))(xs)
+    np.testing.assert_array_equal(again, [[2.0, -4.0], [-6.0, 1.0], [16.0, 16.0]])
+
+
+def test_error_messages_name_sizes_arguments_and_axes() -> None:
+    with pytest.raises(ValueError, match=r"argument 0 \(shape \(3, 2\), axis 0\) gives 3, "
+                       r"argument 1 \(shape \(4, 2\), axis 0\) gives 4"):  # fmt: skip
+        fgrad.vmap(lambda a, b: a + b)(np.ones((3, 2)), np.ones((4, 2)))
+    with pytest.raises(ValueError, match=r"in_axes has 2 entries .* 1 positional"):
+        fgrad.vmap(lambda a: a, in_axes=(0, 1))(np.ones(3))
+    with pytest.raises(
+        ValueError, match=r"shape \(3,\)\) has 1 dimension\(s\), so it has no axis 2"
+    ):
+        fgrad.vmap(lambda a: a, in_axes=2)(np.ones(3))
+    with pytest.raises(ValueError, match="out_axes is None for an output that varies"):
+        fgrad.vmap(lambda a: a, out_axes=None)(np.ones(3))
+    with pytest.raises(ValueError, match="no argument is mapped .* axis_size"):
+        fgrad.vmap(lambda a: a, in_axes=None)(np.ones(3))
+    with pytest.raises(ValueError, match=r"structure mismatch at argument 0"):
+        fgrad.vmap(lambda d: d["a"], in_axes=({"b": 0},))({"a": np.ones(3)})
+
+
+def test_a_primitive_without_a_rule_falls_back_with_one_warning() -> None:
+    from fgrad._rules import batching
+
+    cube = Primitive("cube_without_rule", lambda x: x**3, (lambda g, ans, x: 3 * g * x**2,))
+    batching._FALLBACKS_WARNED.discard(cube.name)
+    xs = np.array([1.0, 2.0, 3.0])
+    with pytest.warns(fgrad.BatchingFallbackWarning, match="'cube_without_rule' has no batching"):
+        out = fgrad.vmap(cube)(xs)
+    np.testing.assert_array_equal(out, xs**3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_array_equal(fgrad.vmap(fgrad.grad(cube))(xs), 3 * xs**2)

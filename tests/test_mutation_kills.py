@@ -430,8 +430,8 @@ def _custom_cube(fwd: Any, bwd: Any) -> Any:
 
 
 def _pair_output() -> Any:
-    fun = fgrad.custom_vjp(lambda x: (x, x))
-    fun.defvjp(lambda x: ((x, x), None), lambda res, g: (g,))
+    fun = fgrad.custom_vjp(lambda x: (x, 0))
+    fun.defvjp(lambda x: ((x, 0), None), lambda res, g: (g[0],))
     return fgrad.grad(lambda x: fnp.sum(fun(x)[0]))(np.ones(2))
 
 
@@ -444,7 +444,7 @@ CUSTOM_VJP_ERRORS = {
         _custom_cube(lambda x: [x**3, x], lambda res, g: (3 * res**2 * g,)),
         r"cube.*\(out, residuals\).*list",
     ),
-    "pair_output": (_pair_output, r"<lambda>.*single array.*tuple"),
+    "pair_output": (_pair_output, r"<lambda>.*leaf \[1\] is dtype int64"),
     "cotangent_structure": (
         _custom_cube(lambda x: (x**3, x), lambda res, g: ({"a": g},)),
         r"cube.*argument 0 with structure PyTreeDef\(\{'a': \*\}\).*has PyTreeDef\(\*\)",
@@ -1166,6 +1166,7 @@ NOT_A_FUNCTION = {
     "jacfwd": lambda: fgrad.jacfwd(3),
     "custom_vjp": lambda: fgrad.custom_vjp(3),
     "jvp": lambda: fgrad.jvp(3, (1.0,), (1.0,)),
+    "vjp": lambda: fgrad.vjp(3, 1.0),
 }
 
 
@@ -1238,9 +1239,10 @@ def test_custom_vjp_messages_say_what_to_do() -> None:
         fgrad.custom_vjp(cube)(np.ones(2))
     with pytest.raises(
         TypeError,
-        match=r"^custom_vjp\(.*<lambda>\): fwd must return a single array as out, but it "
-        rf"returned a tuple \(at {re.escape(__file__)}:\d+\)\. Split the function into one "
-        r"custom_vjp per output\.$",
+        match=r"^custom_vjp\(.*<lambda>\): fwd returned an output pytree whose leaf \[1\] is "
+        rf"dtype int64 \(at {re.escape(__file__)}:\d+\); every output leaf of a custom rule "
+        r"must be a floating-point array\. Compute integer or non-array results in a separate "
+        r"function\.$",
     ):
         _pair_output()
     with pytest.raises(
@@ -1277,3 +1279,33 @@ def test_a_failure_in_a_custom_rule_under_jvp_names_jvp_and_the_function() -> No
     misshapen.defvjp(lambda x: (x**3, x), lambda res, g: (g * np.ones(3),))
     with pytest.raises(ValueError, match=r"^jvp\(cube\): 'multiply' failed on operands of shape"):
         fgrad.jvp(misshapen, (np.ones(2),), (np.ones(2),))
+
+
+def test_vjp_with_aux_returns_the_aux_untraced() -> None:
+    out, pullback, aux = fgrad.vjp(
+        lambda x: (x * 2.0, {"total": fnp.sum(x)}), np.array([1.0, 2.0]), has_aux=True
+    )
+    assert out.tolist() == [2.0, 4.0]
+    assert type(aux["total"]) is not fgrad.Tracer and float(aux["total"]) == 3.0
+    assert pullback(np.ones(2))[0].tolist() == [2.0, 2.0]
+
+
+def test_vjp_refuses_misshapen_and_ragged_cotangents_with_the_advice() -> None:
+    _, pullback = fgrad.vjp(cube, np.ones(2))
+    with pytest.raises(
+        ValueError,
+        match=r"^vjp\(cube\): the cotangent has shape \(3,\), but the output leaf has shape "
+        r"\(2,\)\. Pass a cotangent shaped like the output \(e\.g\. numpy\.ones_like\(out\)\)\.$",
+    ):
+        pullback(np.ones(3))
+    with pytest.raises(
+        TypeError,
+        match=r"^vjp\(cube\): the cotangent has dtype object, but the output leaf has dtype "
+        r"float64\. Pass a real array \(or Python number\) of shape \(2,\)\.$",
+    ):
+        pullback([[1.0], [1.0, 2.0]])
+
+
+def test_a_float64_cotangent_of_a_float32_output_is_pulled_back_in_float32() -> None:
+    _, pullback = fgrad.vjp(product_of_float32_factors, np.ones(64, dtype=np.float32))
+    np.testing.assert_array_equal(pullback(np.float64(1.0))[0], pullback(np.float32(1.0))[0])

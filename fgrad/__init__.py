@@ -22,17 +22,20 @@ from typing import Any
 from fgrad import _rules as _rules  # attaches the array interface to Tracer
 from fgrad import config, tree
 from fgrad._core import Tracer, UnexpectedTracerError
-from fgrad._jit import JitStats, Jitted, jit
+from fgrad._custom import checkpoint, custom_jvp, remat
+from fgrad._jit import JitRetraceWarning, JitStats, Jitted, debug_print, jit
 from fgrad._vmap import BatchingFallbackWarning, vmap
 from fgrad.checking import GradientCheckError, check_grads
 from fgrad.transforms import (
     custom_vjp,
+    float0,
     grad,
     hessian,
     jacfwd,
     jacobian,
     jacrev,
     jvp,
+    linearize,
     stop_gradient,
     value_and_grad,
     vjp,
@@ -52,13 +55,18 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "BatchingFallbackWarning",
     "GradientCheckError",
+    "JitRetraceWarning",
     "JitStats",
     "Jitted",
     "Tracer",
     "UnexpectedTracerError",
     "check_grads",
+    "checkpoint",
     "config",
+    "custom_jvp",
     "custom_vjp",
+    "debug_print",
+    "float0",
     "grad",
     "hessian",
     "jacfwd",
@@ -66,6 +74,8 @@ __all__ = [
     "jacrev",
     "jit",
     "jvp",
+    "linearize",
+    "remat",
     "stop_gradient",
     "tree",
     "value_and_grad",

@@ -41,10 +41,20 @@ replay therefore returns exactly what the eager call would have returned.
 
 Like ``jax.jit`` the function must be pure: side effects (printing, appending
 to lists, drawing from NumPy's global random state) happen only while
-tracing, and arrays it closes over (globals, enclosing variables) are
-constants of the recording: pass an array as an argument if it changes
-between calls. Python scalars among the arguments are static (part of the
-signature); pass ``np.float64(x)`` for a scalar that changes from call to call.
+tracing (:func:`debug_print` prints on every call), and arrays it closes over
+(globals, enclosing variables) are constants of the recording: pass an array
+as an argument if it changes between calls.
+
+Arrays and Python ``int``/``float``/``complex`` numbers among the arguments are
+*dynamic*: a replay takes their new values. A Python number stays what it is
+in eager code, a weakly typed number (NumPy 2, NEP 50): ``lr * w`` keeps the
+dtype of ``w``, and arithmetic between Python numbers (``1 - b1 ** t``) is
+recorded as Python arithmetic, so replays are bit-identical to eager calls.
+Booleans, ``None``, strings and other hashable leaves are *static* (part of the
+signature), as are the arguments named by ``static_argnums`` and
+``static_argnames``. ``fgrad.random`` functions called on a traced key are
+recorded, so a fresh key per call replays. A function that keeps tracing
+again warns once (:class:`JitRetraceWarning`), naming what changes.
 """
 
 from __future__ import annotations
@@ -52,17 +62,68 @@ from __future__ import annotations
 import collections
 import dataclasses
 import functools
-from collections.abc import Callable
+import inspect
+import operator
+import warnings
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
 
-from fgrad._core import PARENTS, RESULT, Trace, Tracer, close_trace, new_trace
-from fgrad.tree import PyTreeDef, tree_flatten, tree_unflatten
+from fgrad._core import (
+    PARENTS,
+    PRIMITIVE,
+    RESULT,
+    Primitive,
+    Trace,
+    Tracer,
+    bindn,
+    close_trace,
+    detach,
+    fun_name,
+    new_trace,
+    user_site,
+)
+from fgrad.tree import PyTreeDef, keystr, tree_flatten, tree_flatten_with_path, tree_unflatten
 
-__all__ = ["JitStats", "Jitted", "jit"]
+__all__ = ["JitRetraceWarning", "JitStats", "Jitted", "debug_print", "jit", "recorded"]
 
 _STATIC_TYPES = (bool, int, float, complex, str, bytes, type(None))
+_DYNAMIC_NUMBERS = (int, float, complex)
+"""Python number classes (exactly these, not subclasses such as ``bool``) traced as dynamic."""
+
+_PYTHON_OPERATORS: dict[str, Callable[..., Any]] = {
+    "add": operator.add,
+    "subtract": operator.sub,
+    "multiply": operator.mul,
+    "divide": operator.truediv,
+    "power": operator.pow,
+    "mod": operator.mod,
+    "floor_divide": operator.floordiv,
+    "negative": operator.neg,
+    "positive": operator.pos,
+    "absolute": operator.abs,
+    "less": operator.lt,
+    "less_equal": operator.le,
+    "greater": operator.gt,
+    "greater_equal": operator.ge,
+    "equal": operator.eq,
+    "not_equal": operator.ne,
+}
+"""The primitives behind Python's operators, by name, and what the operator does to two
+Python numbers: a traced Python number meeting only Python numbers computes this instead
+(``1 - b1 ** t`` is a Python float in eager code, not a NumPy scalar)."""
+
+_PYTHON_OPERATOR_PRIMITIVES = {
+    name: Primitive(f"python {name}", op) for name, op in _PYTHON_OPERATORS.items()
+}
+
+_RETRACE_WARN_AFTER = 5
+"""A function that has traced this many times, in more than half of its calls, warns."""
+
+
+class JitRetraceWarning(UserWarning):
+    """A jitted function keeps tracing again instead of replaying (warned once per function)."""
 
 
 class _GuardFailed(Exception):
@@ -127,7 +188,7 @@ def _same(value: Any, expected: np.ndarray, expected_class: type) -> bool:
 class _Program:
     """One recorded variant: generated source and the function compiled from it."""
 
-    __slots__ = ("source", "replay", "out_tree", "copy_outputs")
+    __slots__ = ("source", "replay", "out_tree", "copy_outputs", "guard_sites")
 
     def __init__(
         self,
@@ -136,11 +197,13 @@ class _Program:
         out_tree: PyTreeDef,
         n: int,
         copy_outputs: list[int],
+        guard_sites: dict[int, str],
     ):
         self.source = source
         self.replay = replay
         self.out_tree = out_tree
         self.copy_outputs = copy_outputs
+        self.guard_sites = guard_sites
 
     def run(self, inputs: list[Any]) -> Any:
         leaves = self.replay(*inputs)
@@ -245,7 +308,7 @@ def _compile(
     order = []
     for i in range(n_slots - 1, -1, -1):
         entry = tape[i]
-        if entry is None or i not in needed:
+        if entry is None or (i not in needed and entry[PRIMITIVE] is not _DEBUG_PRINT):
             continue
         order.append(i)
         needed.update(entry[PARENTS])
@@ -334,6 +397,54 @@ def _compile(
     return code, env["replay"], len(order)
 
 
+def _describe_leaf(leaf: Any) -> str:
+    """What the signature keeps of one argument leaf, for the retrace warning."""
+    if isinstance(leaf, np.ndarray):
+        return f"{leaf.dtype} array of shape {leaf.shape}"
+    if isinstance(leaf, np.generic):
+        return f"NumPy scalar {type(leaf).__name__}"
+    if leaf.__class__ in _DYNAMIC_NUMBERS:
+        return f"Python {type(leaf).__name__}"
+    return f"static value {leaf!r}"
+
+
+def _open_weak_trace(fun: Any, jit_trace: Trace) -> Trace:
+    """A trace above ``jit_trace`` whose tracers stand for the Python numbers among the inputs.
+
+    It records nothing itself: every primitive reaching one of its tracers is evaluated by
+    ``compute`` one level down, on ``jit_trace``. Operators between Python numbers only are
+    evaluated as Python evaluates them (a Python number again, so still weakly typed), other
+    operations as usual, which hands NumPy the Python number itself.
+    """
+    weak = new_trace("jit", fun)
+    weak.live = False
+    weak.replay_later(lambda tracer: None)
+
+    def compute(prim: Primitive, args: Sequence[Any], params: dict[str, Any]) -> Any:
+        values = [a._value if a.__class__ is Tracer and a._trace is weak else a for a in args]
+        python_op = _PYTHON_OPERATOR_PRIMITIVES.get(prim.name)
+        if python_op is not None and not params:
+            for a in args:
+                if not (
+                    (a.__class__ is Tracer and a._trace is weak)
+                    or a.__class__ in _DYNAMIC_NUMBERS
+                    or a.__class__ is bool
+                ):
+                    break
+            else:
+                return Tracer(python_op(*values), weak, 0)
+        return prim(*values, **params)
+
+    weak.compute = compute
+    return weak
+
+
+def _unweak(leaf: Any, weak: Trace | None) -> Any:
+    if weak is not None and leaf.__class__ is Tracer and leaf._trace is weak:
+        return leaf._value
+    return leaf
+
+
 class Jitted:
     """A function compiled by :func:`jit`; call it like the original.
 
@@ -343,7 +454,14 @@ class Jitted:
         What the cache has done so far.
     """
 
-    def __init__(self, fun: Callable[..., Any], max_variants: int, max_signatures: int) -> None:
+    def __init__(
+        self,
+        fun: Callable[..., Any],
+        max_variants: int,
+        max_signatures: int,
+        static_argnums: int | Iterable[int] = (),
+        static_argnames: str | Iterable[str] = (),
+    ) -> None:
         if max_variants < 1:
             raise ValueError(f"jit: max_variants must be at least 1, got {max_variants}")
         self.fun = fun
@@ -351,6 +469,15 @@ class Jitted:
         self.max_signatures = max_signatures
         self.stats = JitStats()
         self._cache: collections.OrderedDict[Any, list[_Program]] = collections.OrderedDict()
+        self._parameter_names = _parameter_names(fun)
+        self._static_argnums, self._static_argnames = _static_arguments(
+            fun_name(fun), self._parameter_names, static_argnums, static_argnames
+        )
+        self._static = bool(self._static_argnums or self._static_argnames)
+        self._last_traced: tuple[PyTreeDef, list[tuple[str, str]]] | None = None
+        self._changes: collections.Counter[str] = collections.Counter()
+        self._last_detail: dict[str, str] = {}
+        self._warned = False
         functools.update_wrapper(self, fun)
 
     def sources(self) -> list[str]:
@@ -362,9 +489,49 @@ class Jitted:
         self._cache.clear()
         self.stats.variants = 0
 
+    def _split_static(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[tuple[Any, ...], dict[str, Any], tuple[tuple[int | str, Any], ...]]:
+        """``args`` and ``kwargs`` with the static arguments taken out (``None`` in their place)."""
+        statics: list[tuple[int | str, Any]] = []
+        positional = list(args)
+        for i in self._static_argnums:
+            k = i if i >= 0 else len(args) + i
+            if 0 <= k < len(args):
+                statics.append((k, args[k]))
+                positional[k] = None
+        if kwargs:
+            kwargs = dict(kwargs)
+            for name in self._static_argnames:
+                if name in kwargs:
+                    statics.append((name, kwargs[name]))
+                    kwargs[name] = None
+        for where, value in statics:
+            try:
+                hash(value)
+            except TypeError:
+                raise TypeError(
+                    f"jit({fun_name(self.fun)}): static argument {self._argument_name(where)} "
+                    f"is a {type(value).__name__}, which is not hashable; a static argument "
+                    "must be hashable (one trace per value): pass a tuple instead of a list, "
+                    "or make the argument dynamic"
+                ) from None
+        return tuple(positional), kwargs, tuple(statics)
+
+    def _argument_name(self, where: int | str) -> str:
+        if isinstance(where, str):
+            return repr(where)
+        names = self._parameter_names
+        if names is not None and where < len(names):
+            return f"{where} ({names[where]!r})"
+        return str(where)
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        statics: tuple[tuple[int | str, Any], ...] = ()
+        if self._static:
+            args, kwargs, statics = self._split_static(args, kwargs)
         leaves, treedef = tree_flatten((args, kwargs))
-        signature: list[Any] = [treedef]
+        signature: list[Any] = [treedef, statics] if statics else [treedef]
         dynamic: list[Any] = []
         for leaf in leaves:
             cls = leaf.__class__
@@ -376,9 +543,12 @@ class Jitted:
                 signature.append(cls)  # in place of the shape (): a scalar is not a 0-d array
                 signature.append(leaf.dtype)
                 dynamic.append(leaf)
+            elif cls is float or cls is int or cls is complex:
+                signature.append(cls)
+                dynamic.append(leaf)
             elif cls is Tracer:
                 self.stats.eager_calls += 1
-                return self.fun(*args, **kwargs)
+                return _call(self.fun, args, kwargs, statics)
             elif isinstance(leaf, np.ndarray):
                 raise TypeError(
                     f"jit: arguments of type {type(leaf).__name__} (an ndarray subclass) are not "
@@ -407,45 +577,145 @@ class Jitted:
                 self.stats.variants -= len(dropped)
         else:
             self._cache.move_to_end(key)
+        failed_at = None
         for program in programs:
             try:
                 result = program.run(dynamic)
-            except _GuardFailed:
+            except _GuardFailed as failure:
                 self.stats.guard_failures += 1
+                failed_at = program.guard_sites.get(failure.args[0], "an unknown line")
                 continue
             self.stats.replays += 1
             return result
         if len(programs) >= self.max_variants:
             self.stats.eager_calls += 1
-            return self.fun(*args, **kwargs)
-        return self._trace(leaves, treedef, programs)
+            self._note_change((f"the value read at {failed_at}", ""), 3, running_eagerly=True)
+            return _call(self.fun, args, kwargs, statics)
+        if failed_at is not None:
+            change: tuple[str, str] | None = (f"the value read at {failed_at}", "")
+        else:
+            change = self._signature_change(args, kwargs, statics, treedef)
+        return self._trace(leaves, treedef, statics, programs, change)
 
-    def _trace(self, leaves: list[Any], treedef: PyTreeDef, programs: list[_Program]) -> Any:
+    def _signature_change(
+        self,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        statics: tuple[tuple[int | str, Any], ...],
+        treedef: PyTreeDef,
+    ) -> tuple[str, str] | None:
+        """What differs from the previous traced call's signature (``None`` on the first):
+        the argument, and how."""
+        pairs, _ = tree_flatten_with_path((args, kwargs))
+        described = [(self._path_name(path), _describe_leaf(leaf)) for path, leaf in pairs]
+        described += [
+            (f"static argument {self._argument_name(where)}", repr(value))
+            for where, value in statics
+        ]
+        last = self._last_traced
+        self._last_traced = (treedef, described)
+        if last is None:
+            return None
+        if last[0] != treedef or len(last[1]) != len(described):
+            return "the pytree structure of the arguments", ""
+        for (name, before), (_, now) in zip(last[1], described):
+            if before != now:
+                return name, f"{before}, then {now}"
+        return "a signature dropped from the cache (raise max_signatures)", ""
+
+    def _path_name(self, path: tuple[Any, ...]) -> str:
+        if not path:
+            return "an argument"
+        if getattr(path[0], "idx", None) == 0 and len(path) > 1:
+            position = getattr(path[1], "idx", None)
+            name = self._argument_name(position) if isinstance(position, int) else keystr(path[1:2])
+            rest = keystr(path[2:])
+            return f"argument {name}{' at ' + rest if rest else ''}"
+        return f"keyword argument {keystr(path[1:])}"
+
+    def _note_change(
+        self, change: tuple[str, str] | None, stacklevel: int, running_eagerly: bool = False
+    ) -> None:
+        """Count what made this call trace (or run eagerly); warn once if it keeps happening."""
+        if change is not None:
+            self._changes[change[0]] += 1
+            self._last_detail[change[0]] = change[1]
+        if self._warned:
+            return
+        stats = self.stats
+        calls = stats.traces + stats.replays + stats.eager_calls
+        if not running_eagerly and not (
+            stats.traces >= _RETRACE_WARN_AFTER and 2 * stats.traces > calls
+        ):
+            return
+        self._warned = True
+        changes = []
+        for subject, n in self._changes.most_common(3):
+            detail = self._last_detail[subject]
+            changes.append(f"{subject} ({n}x{', last: ' + detail if detail else ''})")
+        what = "; ".join(changes)
+        code = getattr(inspect.unwrap(self.fun), "__code__", None)
+        where = f" (defined at {code.co_filename}:{code.co_firstlineno})" if code else ""
+        eager = (
+            f" It now runs eagerly: more than max_variants={self.max_variants} variants."
+            if running_eagerly
+            else ""
+        )
+        warnings.warn(
+            f"jit({fun_name(self.fun)}){where} traced {stats.traces} times in {calls} calls "
+            f"instead of replaying.{eager} What changed: {what}. Pass values that change from "
+            "call to call as array or Python number arguments (not read by Python code: "
+            "float(x), if x > 0, shapes), and mark arguments that select code as "
+            "static_argnums/static_argnames. (Warned once per function.)",
+            JitRetraceWarning,
+            stacklevel=stacklevel,
+        )
+
+    def _trace(
+        self,
+        leaves: list[Any],
+        treedef: PyTreeDef,
+        statics: tuple[tuple[int | str, Any], ...],
+        programs: list[_Program],
+        change: tuple[str, str] | None,
+    ) -> Any:
         self.stats.traces += 1
+        self._note_change(change, 4)
         trace = new_trace("jit", self.fun)
         guards: dict[int, tuple[np.ndarray, type]] = {}
+        guard_sites: dict[int, str] = {}
 
         def on_read(tracer: Tracer) -> None:
             if tracer._idx not in guards:
                 value = tracer._value
                 guards[tracer._idx] = (np.array(value, copy=True), value.__class__)
+                guard_sites[tracer._idx] = user_site()
 
         trace.replay_later(on_read)
+        weak = None
         input_slots = []
         traced_leaves = []
         for leaf in leaves:
-            if isinstance(leaf, (np.ndarray, np.generic)):
+            cls = leaf.__class__
+            if isinstance(leaf, (np.ndarray, np.generic)) or cls in _DYNAMIC_NUMBERS:
                 tracer = trace.new_input(leaf)
                 input_slots.append(tracer._idx)
+                if cls in _DYNAMIC_NUMBERS:
+                    if weak is None:
+                        weak = _open_weak_trace(self.fun, trace)
+                    tracer = Tracer(tracer, weak, 0)
                 traced_leaves.append(tracer)
             else:
                 traced_leaves.append(leaf)
         try:
             args, kwargs = tree_unflatten(treedef, traced_leaves)
-            out = self.fun(*args, **kwargs)
+            out = _call(self.fun, args, kwargs, statics)
         finally:
+            if weak is not None:
+                close_trace(weak)
             close_trace(trace)
         out_leaves, out_tree = tree_flatten(out)
+        out_leaves = [_unweak(leaf, weak) for leaf in out_leaves]
         try:
             source, replay, n = _compile(trace, input_slots, out_leaves, guards)
         except _Untraceable:
@@ -462,16 +732,72 @@ class Jitted:
                 if isinstance(value, np.ndarray)
                 and (leaf.__class__ is not Tracer or not value.flags.writeable)
             ]
-            programs.insert(0, _Program(source, replay, out_tree, n, copy_outputs))
+            programs.insert(0, _Program(source, replay, out_tree, n, copy_outputs, guard_sites))
             self.stats.variants += 1
         else:
             self.stats.eager_calls += 1
         return tree_unflatten(out_tree, result)
 
 
+def _call(
+    fun: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    statics: tuple[tuple[int | str, Any], ...],
+) -> Any:
+    """``fun(*args, **kwargs)`` with the static arguments put back in their places."""
+    if statics:
+        positional = list(args)
+        kwargs = dict(kwargs)
+        for where, value in statics:
+            if isinstance(where, str):
+                kwargs[where] = value
+            else:
+                positional[where] = value
+        args = tuple(positional)
+    return fun(*args, **kwargs)
+
+
+def _parameter_names(fun: Callable[..., Any]) -> list[str] | None:
+    """The names of ``fun``'s positional parameters, or ``None`` without a signature."""
+    try:
+        parameters = inspect.signature(fun).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return [p.name for p in parameters if p.kind in kinds]
+
+
+def _static_arguments(
+    name: str,
+    parameter_names: list[str] | None,
+    static_argnums: int | Iterable[int],
+    static_argnames: str | Iterable[str],
+) -> tuple[tuple[int, ...], tuple[str, ...]]:
+    """Both lists completed with each other through the parameter names, as ``jax.jit`` does."""
+    nums = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
+    names = (static_argnames,) if isinstance(static_argnames, str) else tuple(static_argnames)
+    for i in nums:
+        if isinstance(i, bool) or not isinstance(i, int):
+            raise TypeError(f"jit({name}): static_argnums must be ints, got {i!r}")
+    for n in names:
+        if not isinstance(n, str):
+            raise TypeError(f"jit({name}): static_argnames must be strings, got {n!r}")
+    if parameter_names is not None:
+        for i in nums:
+            if 0 <= i < len(parameter_names) and parameter_names[i] not in names:
+                names += (parameter_names[i],)
+        for n in names:
+            if n in parameter_names and parameter_names.index(n) not in nums:
+                nums += (parameter_names.index(n),)
+    return nums, names
+
+
 def jit(
     fun: Callable[..., Any] | None = None,
     *,
+    static_argnums: int | Sequence[int] = (),
+    static_argnames: str | Sequence[str] = (),
     max_variants: int = 8,
     max_signatures: int = 32,
 ) -> Any:
@@ -483,6 +809,12 @@ def jit(
         A pure function of pytrees of arrays (and static Python values). It
         may contain ``grad``, ``value_and_grad``, ``vjp``... and Python
         control flow on traced values.
+    static_argnums : int or sequence of int
+        Positions of arguments that are static: part of the signature (one
+        trace per value; they must be hashable) instead of traced. Use it for
+        arguments that select code or give shapes (flags, sizes, layer counts).
+    static_argnames : str or sequence of str
+        The same by parameter name (positional or keyword).
     max_variants : int
         Programs kept per signature; each failed guard adds one. Beyond it the
         signature runs eagerly (see ``Jitted.stats``).
@@ -494,15 +826,22 @@ def jit(
     Jitted
         Callable like ``fun``, returning bit-identical results.
 
+    Warns
+    -----
+    JitRetraceWarning
+        Once per function, when it traces in most of its calls (at least 5
+        traces) or runs eagerly past ``max_variants``, naming the argument or
+        the line reading a value that keeps changing.
+
     Examples
     --------
     >>> @fgrad.jit
-    ... def step(w, x):
+    ... def step(w, x, lr):
     ...     loss, g = fgrad.value_and_grad(lambda w: fnp.sum(fnp.tanh(x @ w) ** 2))(w)
-    ...     return loss, w - 0.1 * g
+    ...     return loss, w - lr * g
     >>> x = np.ones((3, 2))
-    >>> loss, w = step(np.zeros(2), x)
-    >>> loss, w = step(w, x)
+    >>> loss, w = step(np.zeros(2), x, 0.1)
+    >>> loss, w = step(w, x, 0.05)
     >>> step.stats.traces, step.stats.replays
     (1, 1)
     >>> @fgrad.jit
@@ -512,7 +851,88 @@ def jit(
     (2.0, 2.0)
     >>> relu_sum.stats.guard_failures, relu_sum.stats.variants
     (1, 2)
+    >>> scale = fgrad.jit(lambda x, double: 2 * x if double else x, static_argnames="double")
+    >>> scale(np.ones(2), double=True), scale(np.ones(2), double=False)
+    (array([2., 2.]), array([1., 1.]))
     """
     if fun is None:
-        return functools.partial(jit, max_variants=max_variants, max_signatures=max_signatures)
-    return Jitted(fun, max_variants, max_signatures)
+        return functools.partial(
+            jit,
+            static_argnums=static_argnums,
+            static_argnames=static_argnames,
+            max_variants=max_variants,
+            max_signatures=max_signatures,
+        )
+    return Jitted(fun, max_variants, max_signatures, static_argnums, static_argnames)
+
+
+def _print_impl(*values: Any, fmt: str, names: tuple[str, ...]) -> None:
+    positional = len(values) - len(names)
+    print(fmt.format(*values[:positional], **dict(zip(names, values[positional:]))))
+
+
+_DEBUG_PRINT = Primitive("debug_print", _print_impl)
+
+
+def debug_print(fmt: str, *args: Any, **kwargs: Any) -> None:
+    """Print ``fmt.format(*args, **kwargs)`` now, and on every replay under :func:`jit`.
+
+    Like ``jax.debug.print``: inside a jitted function an ordinary ``print``
+    runs only while tracing, while ``debug_print`` is recorded as an
+    instruction of the program and prints the values of each call.
+    Differentiation levels are dropped (it prints values, not tracers).
+
+    Parameters
+    ----------
+    fmt : str
+        A :meth:`str.format` string.
+    *args, **kwargs
+        The values to format: arrays, traced or not, and Python values.
+
+    Examples
+    --------
+    >>> @fgrad.jit
+    ... def double(x):
+    ...     fgrad.debug_print("x = {}, sum = {s:.1f}", x, s=x.sum())
+    ...     return 2 * x
+    >>> _ = double(np.array([1.0, 2.0]))
+    x = [1. 2.], sum = 3.0
+    >>> _ = double(np.array([3.0, 4.0]))
+    x = [3. 4.], sum = 7.0
+    """
+    if not isinstance(fmt, str):
+        raise TypeError(f"debug_print: fmt must be a format string, got {type(fmt).__name__}")
+    names = tuple(kwargs)
+    values = [detach(v) for v in (*args, *kwargs.values())]
+    if any(v.__class__ is Tracer for v in values):
+        bindn(_DEBUG_PRINT, values, {"fmt": fmt, "names": names})
+    else:
+        _print_impl(*values, fmt=fmt, names=names)
+
+
+def recorded(impl: Callable[..., Any], name: str) -> Callable[..., Any]:
+    """``impl`` of plain values, recorded as one instruction when an argument is traced.
+
+    For functions with no gradient whose results must be recomputed on every
+    :func:`jit` replay instead of read once (``fgrad.random``'s sampling: a
+    fresh key per call replays). Differentiation levels of the arguments are
+    dropped; keyword arguments are fixed parameters of the instruction.
+
+    Examples
+    --------
+    >>> twice = recorded(lambda x: 2 * x, "twice")
+    >>> f = fgrad.jit(lambda x: twice(x) + 1)
+    >>> f(np.ones(2)), f(np.zeros(2)), f.stats.replays
+    (array([3., 3.]), array([1., 1.]), 1)
+    """
+    prim = Primitive(name, impl)
+
+    def call(*args: Any, **params: Any) -> Any:
+        values = [detach(a) for a in args]
+        for v in values:
+            if v.__class__ is Tracer:
+                return bindn(prim, values, params)
+        return impl(*values, **params)
+
+    call.__name__ = call.__qualname__ = name
+    return call

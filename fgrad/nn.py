@@ -54,7 +54,7 @@ import fgrad.numpy as fnp
 from fgrad import random
 from fgrad._rules.special import log_softmax, logsumexp, relu, sigmoid, softmax, softplus
 from fgrad.tree import tree_map
-from fgrad.values import Tracer, concrete, peek
+from fgrad.values import Tracer, peek
 
 __all__ = [
     "Dense",
@@ -575,7 +575,7 @@ def Dropout(rate: float) -> Layer:  # noqa: N802
         if key is None or keep == 1.0:
             return x
         value = np.asarray(peek(x))
-        mask = random.bernoulli(concrete(key), keep, value.shape)
+        mask = random.bernoulli(key, keep, value.shape)
         dtype = value.dtype if value.dtype.kind == "f" else np.dtype(np.float64)
         return x * (mask.astype(dtype) / dtype.type(keep))
 
@@ -611,7 +611,7 @@ def _as_layers(layers: tuple[Any, ...], combinator: str) -> list[tuple[Any, Any,
 def _layer_keys(key: random.Key | None, n: int) -> list[Any]:
     if key is None:
         return [None] * n
-    return list(random.split(concrete(key), n))
+    return list(random.split(key, n))
 
 
 def _call(apply: Callable[..., Any], takes_key: bool, p: Any, x: Any, key: Any) -> Any:

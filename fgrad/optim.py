@@ -88,9 +88,13 @@ ScalarOrSchedule: TypeAlias = float | Schedule
 
 
 def _readonly(x: Any) -> Any:
-    """``x``, a freshly computed value, as a read-only array (tracers pass through)."""
+    """``x``, a freshly computed value, as a read-only array.
+
+    A tracer passes through, made a 0-d array where its value is a NumPy scalar (``x[...]``,
+    recorded), so that a ``fgrad.jit`` replay returns what an eager call returns.
+    """
     if x.__class__ is Tracer:
-        return x
+        return x if peek(x).__class__ is np.ndarray else x[...]
     out = np.asarray(x)
     out.flags.writeable = False
     return out
@@ -120,31 +124,64 @@ def _next(count: Any) -> Any:
 
 
 def _scalar(value: Any, leaf: Any) -> Any:
-    """A scalar to combine with ``leaf`` without promoting its dtype."""
+    """A scalar to combine with ``leaf`` without promoting its dtype.
+
+    A traced Python number (a dynamic ``fgrad.jit`` argument) is returned as it is: it
+    combines with ``leaf`` as the Python number does in eager code.
+    """
     if value.__class__ is Tracer:
+        if peek(value).__class__ in _PYTHON_REALS:
+            return value
         return fnp.astype(value, np.result_type(peek(leaf)))
     return float(value)
 
 
-def _real(value: object, name: str, fn: str, *, low: float, high: float = math.inf) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+_PYTHON_REALS = (int, float)
+
+
+def _real(
+    value: object,
+    name: str,
+    fn: str,
+    *,
+    low: float,
+    high: float = math.inf,
+    traced_arrays: bool = False,
+) -> Any:
+    """``value`` checked to be a finite real number in ``[low, high]``.
+
+    Python numbers, NumPy scalars and 0-d real arrays give a Python float. A traced value
+    (under ``fgrad.jit``) is checked on the value it was traced with and returned as it
+    is: a traced Python number always (it behaves as the number would), a traced array
+    only with ``traced_arrays`` (values combined with the parameters through
+    :func:`_scalar`, which casts them to each parameter's dtype).
+    """
+    plain = peek(value)
+    if value.__class__ is Tracer and plain.__class__ not in _PYTHON_REALS and not traced_arrays:
+        raise TypeError(
+            f"{fn}: {name} is a traced array here; pass it as a Python float (a Python "
+            "number argument of a jitted function is traced as the number it is)"
+        )
+    if isinstance(plain, np.ndarray) and plain.ndim == 0 and plain.dtype.kind in "iuf":
+        plain = plain[()]
+    if isinstance(plain, (bool, np.bool_)) or not isinstance(plain, numbers.Real):
         raise TypeError(f"{fn}: {name} must be a real number, got {value!r}")
-    v = float(value)
+    v = float(plain)
     if not (math.isfinite(v) and low <= v <= high):
         raise ValueError(f"{fn}: {name} must be finite and in [{low}, {high}], got {value!r}")
-    return v
+    return value if value.__class__ is Tracer else v
 
 
-def _open_unit(value: object, name: str, fn: str) -> float:
+def _open_unit(value: object, name: str, fn: str) -> Any:
     v = _real(value, name, fn, low=0.0, high=1.0)
-    if v == 1.0:
+    if float(peek(v)) == 1.0:
         raise ValueError(f"{fn}: {name} must be in [0, 1), got {value!r}")
     return v
 
 
-def _positive(value: object, name: str, fn: str) -> float:
+def _positive(value: object, name: str, fn: str) -> Any:
     v = _real(value, name, fn, low=0.0)
-    if v == 0.0:
+    if float(peek(v)) == 0.0:
         raise ValueError(f"{fn}: {name} must be > 0, got {value!r}")
     return v
 
@@ -155,16 +192,16 @@ def _steps(value: object, name: str, fn: str) -> int:
     return int(value)
 
 
-def _schedule(learning_rate: object, fn: str) -> Schedule | float:
+def _schedule(learning_rate: object, fn: str) -> Any:
     if callable(learning_rate):
         return learning_rate
-    return _real(learning_rate, "learning_rate", fn, low=0.0)
+    return _real(learning_rate, "learning_rate", fn, low=0.0, traced_arrays=True)
 
 
-def _lr(schedule: Schedule | float, count: Any) -> Any:
-    if isinstance(schedule, float):
-        return schedule
-    return schedule(count)
+def _lr(schedule: Any, count: Any) -> Any:
+    if callable(schedule):
+        return schedule(count)
+    return schedule
 
 
 def _check_state(state: object, cls: type, fn: str) -> None:
@@ -199,7 +236,7 @@ def _schedule_value(step: Any, value: Any) -> Any:
 # --------------------------------------------------------------------------- stateless
 
 
-def sgd_update(params: Any, grads: Any, lr: float) -> Any:
+def sgd_update(params: Any, grads: Any, lr: Any) -> Any:
     """One plain gradient-descent step: ``p - lr * g`` for every leaf.
 
     Parameters
@@ -208,8 +245,8 @@ def sgd_update(params: Any, grads: Any, lr: float) -> Any:
         Current parameters.
     grads : pytree
         Gradients with the same structure, e.g. from :func:`fgrad.grad`.
-    lr : float
-        Step size.
+    lr : float or 0-d array
+        Step size; an array is cast to each parameter's dtype (as a float is).
 
     Returns
     -------
@@ -232,10 +269,10 @@ def sgd_update(params: Any, grads: Any, lr: float) -> Any:
     >>> new["w"].flags.writeable, params["w"].tolist()
     (False, [1.0, 2.0])
     """
-    step = _real(lr, "lr", "sgd_update", low=-math.inf)
+    step = _real(lr, "lr", "sgd_update", low=-math.inf, traced_arrays=True)
     return _map(
         "sgd_update: params and grads differ",
-        lambda p, g: p - step * g,
+        lambda p, g: p - _scalar(step, g) * g,
         params,
         grads,
     )

@@ -15,6 +15,11 @@ runs Philox from counter zero; :func:`split` and :func:`fold_in` draw the new
 keys from counter ranges that sampling never reaches, so derived keys and
 samples do not overlap. Nothing ever writes to a key.
 
+Under :func:`fgrad.jit` a key may be a traced argument: every function here
+is then recorded as one instruction that draws from the key of each call, so
+a step that receives a fresh key per call replays, with the same numbers as
+an eager call.
+
 The raw Philox bits are platform independent. The transforms from bits to
 normal, uniform, permutation and choice samples are those of
 :class:`numpy.random.Generator`, which NumPy may (rarely) change between
@@ -30,6 +35,8 @@ from typing import Any, TypeAlias, TypeGuard
 
 import numpy as np
 import numpy.typing as npt
+
+from fgrad.values import Tracer, peek, recorded
 
 __all__ = [
     "Key",
@@ -58,16 +65,22 @@ _KEY_HELP = (
 
 
 def _describe(x: object) -> str:
+    if x.__class__ is Tracer:
+        return f"traced {_describe(peek(x))}"
     if isinstance(x, np.ndarray):
         return f"array of shape {x.shape} and dtype {x.dtype}"
     return f"{type(x).__name__} {x!r}"
 
 
 def _check_key(k: object, name: str = "key") -> Key:
-    """Return ``k`` as a key array, or raise ``TypeError`` explaining what a key is."""
-    if _is_key(k):
-        return k
+    """Return ``k`` as a key array, or raise ``TypeError`` explaining what a key is.
+
+    A traced key (under ``fgrad.jit``) is returned as it is once its shape and dtype check.
+    """
+    if _is_key(peek(k)):
+        return k  # type: ignore[return-value]
     hint = ""
+    k = peek(k)
     if isinstance(k, np.ndarray) and k.dtype == np.uint64 and k.ndim == 2 and k.shape[1:] == (2,):
         hint = f" (this looks like {k.shape[0]} keys from split(); index one, e.g. {name}[0])"
     raise TypeError(f"{name} must be a PRNG key, got {_describe(k)}{hint}; {_KEY_HELP}")
@@ -93,6 +106,10 @@ def _generator(k: Key) -> np.random.Generator:
 
 
 def _check_int(value: object, name: str, *, minimum: int | None = None) -> int:
+    if value.__class__ is Tracer or (
+        isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iu"
+    ):
+        value = operator.index(value)
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer, got {_describe(value)}")
     result = operator.index(value)
@@ -110,6 +127,8 @@ def _check_shape(shape: object, name: str = "shape") -> tuple[int, ...]:
         raise TypeError(f"{name} must be an int or a sequence of ints, got {_describe(shape)}")
     out = []
     for d in dims:
+        if d.__class__ is Tracer:
+            d = operator.index(d)
         if isinstance(d, bool) or not isinstance(d, numbers.Integral):
             raise TypeError(f"{name} must contain only ints, got {tuple(dims)!r}")
         if d < 0:
@@ -158,11 +177,20 @@ def key(seed: int) -> Key:
     >>> bool((k == random.key(0)).all()), bool((k == random.key(1)).all())
     (True, False)
     """
+    if seed.__class__ is not Tracer:
+        _check_int(seed, "seed")
+    return _key(seed)
+
+
+def _key_impl(seed: Any) -> Key:
     s = _check_int(seed, "seed")
     if s < 0:
         raise ValueError(f"seed must be a non-negative integer, got {s}")
     state = np.random.SeedSequence(s).generate_state(2, np.uint64)
     return _freeze(np.asarray(state, dtype=np.uint64))
+
+
+_key = recorded(_key_impl, "random.key")
 
 
 def split(key: Key, num: int = 2) -> npt.NDArray[np.uint64]:
@@ -192,10 +220,15 @@ def split(key: Key, num: int = 2) -> npt.NDArray[np.uint64]:
     >>> bool((a == keys[0]).all()), bool((a == b).all())
     (True, False)
     """
-    k = _check_key(key)
-    n = _check_int(num, "num", minimum=0)
-    raw = _philox(k, _SPLIT_DOMAIN).random_raw(2 * n)
-    return _freeze(np.asarray(raw, dtype=np.uint64).reshape(n, 2))
+    return _split(_check_key(key), num=_check_int(num, "num", minimum=0))
+
+
+def _split_impl(k: Key, *, num: int) -> npt.NDArray[np.uint64]:
+    raw = _philox(k, _SPLIT_DOMAIN).random_raw(2 * num)
+    return _freeze(np.asarray(raw, dtype=np.uint64).reshape(num, 2))
+
+
+_split = recorded(_split_impl, "random.split")
 
 
 def fold_in(key: Key, data: int) -> Key:
@@ -224,11 +257,20 @@ def fold_in(key: Key, data: int) -> Key:
     (True, False)
     """
     k = _check_key(key)
+    if data.__class__ is not Tracer:
+        _check_int(data, "data", minimum=0)
+    return _fold_in(k, data)
+
+
+def _fold_in_impl(k: Key, data: Any) -> Key:
     d = _check_int(data, "data", minimum=0)
     if d >= 2**64:
         raise ValueError(f"data must be < 2**64, got {d}")
     raw = _philox(k, _FOLD_IN_DOMAIN, d).random_raw(2)
     return _freeze(np.asarray(raw, dtype=np.uint64))
+
+
+_fold_in = recorded(_fold_in_impl, "random.fold_in")
 
 
 def normal(key: Key, shape: Shape = (), dtype: npt.DTypeLike = np.float64) -> npt.NDArray[Any]:
@@ -258,7 +300,14 @@ def normal(key: Key, shape: Shape = (), dtype: npt.DTypeLike = np.float64) -> np
     k = _check_key(key)
     shp = _check_shape(shape)
     dt = _check_float_dtype(dtype, "normal")
-    return np.asarray(_generator(k).standard_normal(size=shp, dtype=dt))
+    return _normal(k, shape=shp, dtype=dt)
+
+
+def _normal_impl(k: Key, *, shape: tuple[int, ...], dtype: np.dtype[Any]) -> npt.NDArray[Any]:
+    return np.asarray(_generator(k).standard_normal(size=shape, dtype=dtype))
+
+
+_normal = recorded(_normal_impl, "random.normal")
 
 
 def uniform(
@@ -292,15 +341,24 @@ def uniform(
     k = _check_key(key)
     shp = _check_shape(shape)
     dt = _check_float_dtype(dtype, "uniform")
+    return _uniform(k, minval, maxval, shape=shp, dtype=dt)
+
+
+def _uniform_impl(
+    k: Key, minval: Any, maxval: Any, *, shape: tuple[int, ...], dtype: np.dtype[Any]
+) -> npt.NDArray[Any]:
     for name, v in (("minval", minval), ("maxval", maxval)):
         if np.ndim(v) != 0 or not np.isfinite(v):
             raise ValueError(f"uniform: {name} must be a finite scalar, got {v!r}")
-    lo, hi = dt.type(minval), dt.type(maxval)
+    lo, hi = dtype.type(minval), dtype.type(maxval)
     if not lo < hi:
         raise ValueError(f"uniform: need minval < maxval, got minval={minval!r}, maxval={maxval!r}")
-    u = _generator(k).random(size=shp, dtype=dt)
+    u = _generator(k).random(size=shape, dtype=dtype)
     out = np.minimum(lo + (hi - lo) * u, np.nextafter(hi, lo))
-    return np.asarray(out, dtype=dt)
+    return np.asarray(out, dtype=dtype)
+
+
+_uniform = recorded(_uniform_impl, "random.uniform")
 
 
 def bernoulli(
@@ -330,13 +388,17 @@ def bernoulli(
     0.9
     """
     k = _check_key(key)
+    return _bernoulli(k, p, shape=None if shape is None else _check_shape(shape))
+
+
+def _bernoulli_impl(k: Key, p: Any, *, shape: tuple[int, ...] | None) -> npt.NDArray[np.bool_]:
     try:
         prob = np.asarray(p, dtype=np.float64)
     except (TypeError, ValueError) as e:
         raise TypeError(f"bernoulli: p must be a float or an array of floats, got {p!r}") from e
     if np.isnan(prob).any() or (prob < 0).any() or (prob > 1).any():
         raise ValueError(f"bernoulli: p must lie in [0, 1], got {p!r}")
-    shp = prob.shape if shape is None else _check_shape(shape)
+    shp = prob.shape if shape is None else shape
     try:
         prob = np.broadcast_to(prob, shp)
     except ValueError as e:
@@ -344,6 +406,9 @@ def bernoulli(
             f"bernoulli: p of shape {prob.shape} does not broadcast to shape {shp}"
         ) from e
     return np.asarray(_generator(k).random(size=shp) < prob)
+
+
+_bernoulli = recorded(_bernoulli_impl, "random.bernoulli")
 
 
 def permutation(key: Key, x: int | npt.ArrayLike) -> npt.NDArray[Any]:
@@ -372,9 +437,16 @@ def permutation(key: Key, x: int | npt.ArrayLike) -> npt.NDArray[Any]:
     ((3, 2), [0, 2, 4])
     """
     k = _check_key(key)
-    if isinstance(x, numbers.Integral) and not isinstance(x, bool):
+    plain = peek(x)
+    if isinstance(plain, numbers.Integral) and not isinstance(plain, bool):
         n = _check_int(x, "permutation: x", minimum=0)
-        return _generator(k).permutation(n)
+        return _permutation(k, n)
+    return _permutation(k, x)
+
+
+def _permutation_impl(k: Key, x: Any) -> npt.NDArray[Any]:
+    if isinstance(x, numbers.Integral) and not isinstance(x, bool):
+        return _generator(k).permutation(int(x))
     arr = np.asarray(x)
     if arr.ndim == 0:
         raise TypeError(
@@ -382,6 +454,9 @@ def permutation(key: Key, x: int | npt.ArrayLike) -> npt.NDArray[Any]:
             f"got {_describe(x)}"
         )
     return arr[_generator(k).permutation(arr.shape[0])]
+
+
+_permutation = recorded(_permutation_impl, "random.permutation")
 
 
 def choice(
@@ -420,7 +495,15 @@ def choice(
     ['b', 'b', 'b']
     """
     k = _check_key(key)
-    shp = _check_shape(shape)
+    if isinstance(peek(a), numbers.Integral):
+        a = _check_int(a, "choice: a", minimum=1)
+    return _choice(k, a, p, shape=_check_shape(shape), replace=replace)
+
+
+def _choice_impl(
+    k: Key, a: Any, p: Any, *, shape: tuple[int, ...], replace: bool
+) -> npt.NDArray[Any]:
+    shp = shape
     population: int | npt.NDArray[Any]
     if isinstance(a, numbers.Integral) and not isinstance(a, bool):
         population = _check_int(a, "choice: a", minimum=1)
@@ -453,3 +536,6 @@ def choice(
         if not np.isclose(probs.sum(), 1.0, rtol=0.0, atol=1e-8):
             raise ValueError(f"choice: p must sum to 1, got sum {probs.sum()!r}")
     return np.asarray(_generator(k).choice(population, size=shp, replace=replace, p=probs))
+
+
+_choice = recorded(_choice_impl, "random.choice")

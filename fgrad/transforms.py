@@ -1,5 +1,5 @@
-"""Function transforms: ``grad``, ``value_and_grad``, ``vjp``, ``jvp``, ``jacobian``,
-``jacfwd``, ``hessian``, ``stop_gradient`` and ``custom_vjp``.
+"""Function transforms: ``grad``, ``value_and_grad``, ``vjp``, ``jvp``, ``linearize``,
+``jacobian``, ``jacfwd``, ``hessian``, ``stop_gradient`` and ``custom_vjp``.
 
 Every transform opens one trace (see :mod:`fgrad._core`), wraps the leaves of
 the differentiated arguments as tracers, runs the user's function once, and
@@ -32,7 +32,7 @@ from fgrad._core import (
     user_site,
 )
 from fgrad._rules.linear import astype, reshape
-from fgrad._rules.shape import stack
+from fgrad._rules.shape import concatenate, stack
 from fgrad.tree import (
     GetAttrKey,
     PyTreeDef,
@@ -46,12 +46,14 @@ from fgrad.tree import (
 
 __all__ = [
     "custom_vjp",
+    "float0",
     "grad",
     "hessian",
     "jacfwd",
     "jacobian",
     "jacrev",
     "jvp",
+    "linearize",
     "stop_gradient",
     "value_and_grad",
     "vjp",
@@ -61,6 +63,13 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 _fun_name = fun_name
+
+float0 = np.dtype([("float0", np.void, 0)])
+"""The dtype of the gradient of an integer or boolean input (``grad(..., allow_int=True)``).
+
+As in JAX (``jax.dtypes.float0``): a zero-byte structured dtype, so such a gradient holds no
+numbers and cannot be mistaken for a real zero gradient (adding it to an array raises).
+"""
 
 
 def _located(exc: Exception) -> Exception:
@@ -154,10 +163,15 @@ def _bad_leaf(
             "to complex inputs is not supported yet. Pass the real and imaginary parts as "
             "two float arrays."
         )
+    allow_int = (
+        ", pass allow_int=True to get float0 gradients for integer inputs"
+        if dtype.kind in "biu" and label.startswith(("grad(", "value_and_grad("))
+        else ""
+    )
     return TypeError(
         f"{label}: {where} has dtype {dtype}, but only floating-point inputs have gradients "
-        f"(at {site}). Pass floats (e.g. x.astype(float) or 1.0 instead of 1), or leave "
-        f"this argument out of argnums{_static_hint(path)}."
+        f"(at {site}). Pass floats (e.g. x.astype(float) or 1.0 instead of 1){allow_int}, or "
+        f"leave this argument out of argnums{_static_hint(path)}."
     )
 
 
@@ -168,22 +182,36 @@ class _Boxed:
 
     def __init__(self) -> None:
         self.treedefs: list[PyTreeDef] = []
-        self.tracers: list[list[Tracer]] = []
+        self.tracers: list[list[Tracer | None]] = []
         self.dtypes: list[list[np.dtype[Any]]] = []
         self.shapes: list[list[tuple[int, ...]]] = []
 
 
 def _box_arguments(
-    trace: Trace, args: tuple[Any, ...], argnums: tuple[int, ...]
+    trace: Trace, args: tuple[Any, ...], argnums: tuple[int, ...], allow_int: bool = False
 ) -> tuple[list[Any], _Boxed]:
+    """Wrap the leaves of ``args[argnums]`` as inputs of ``trace``.
+
+    With ``allow_int``, integer and boolean leaves stay plain (no tracer: ``None`` in
+    ``tracers``) and get ``float0`` gradients.
+    """
     boxed = _Boxed()
     new_args = list(args)
     for argnum in argnums:
         leaves, treedef = tree_flatten(args[argnum])
-        tracers = []
+        tracers: list[Tracer | None] = []
         dtypes = []
         shapes = []
+        new_leaves: list[Any] = []
         for i, leaf in enumerate(leaves):
+            if allow_int:
+                found = _leaf_dtype(leaf)
+                if found is not None and found.kind in "biu":
+                    tracers.append(None)
+                    dtypes.append(float0)
+                    shapes.append(np.shape(peek(leaf)))
+                    new_leaves.append(leaf)
+                    continue
             if leaf.__class__ is np.ndarray:
                 dtype = leaf.dtype
                 shape = leaf.shape
@@ -197,14 +225,16 @@ def _box_arguments(
                 shape = np.shape(peek(leaf))
             if dtype.kind != "f":
                 raise _bad_leaf(args[argnum], argnum, i, dtype, trace.label())
-            tracers.append(trace.new_input(leaf))
+            tracer = trace.new_input(leaf)
+            tracers.append(tracer)
             dtypes.append(dtype)
             shapes.append(shape)
+            new_leaves.append(tracer)
         boxed.treedefs.append(treedef)
         boxed.tracers.append(tracers)
         boxed.dtypes.append(dtypes)
         boxed.shapes.append(shapes)
-        new_args[argnum] = tree_unflatten(treedef, tracers)
+        new_args[argnum] = tree_unflatten(treedef, new_leaves)
     return new_args, boxed
 
 
@@ -242,7 +272,7 @@ def _gradients(cts: list[Any], boxed: _Boxed) -> list[Any]:
         boxed.treedefs, boxed.tracers, boxed.dtypes, boxed.shapes
     ):
         leaves = [
-            _finish(cts[t._idx] if t._idx < len(cts) else None, d, s)
+            _finish(cts[t._idx] if t is not None and t._idx < len(cts) else None, d, s)
             for t, d, s in zip(tracers, dtypes, shapes)
         ]
         out.append(tree_unflatten(treedef, leaves))
@@ -282,7 +312,10 @@ def _split_aux(out: Any, trace: Trace) -> tuple[Any, Any]:
 
 
 def value_and_grad(
-    fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False
+    fun: Callable[..., Any],
+    argnums: int | Sequence[int] = 0,
+    has_aux: bool = False,
+    allow_int: bool = False,
 ) -> Callable[..., Any]:
     """Make a function that returns ``fun``'s value and its gradient.
 
@@ -296,6 +329,12 @@ def value_and_grad(
         shapes and dtypes.
     has_aux : bool
         ``fun`` returns ``(value, aux)``; ``aux`` is passed through untraced.
+    allow_int : bool
+        Accept integer and boolean leaves in the differentiated arguments (as
+        JAX does). They are passed to ``fun`` untraced, and their gradient is
+        ``numpy.zeros(shape, fgrad.float0)``: an array of the leaf's shape whose
+        zero-byte dtype :data:`float0` says "no gradient" (an optimizer adding
+        it to an array fails loudly instead of silently adding zeros).
 
     Returns
     -------
@@ -311,11 +350,15 @@ def value_and_grad(
     >>> float(value), float(grads["w"]), float(grads["b"])
     (34.0, 26.0, 16.0)
     """
-    return _value_and_grad(fun, argnums, has_aux, "value_and_grad")
+    return _value_and_grad(fun, argnums, has_aux, "value_and_grad", allow_int)
 
 
 def _value_and_grad(
-    fun: Callable[..., Any], argnums: int | Sequence[int], has_aux: bool, transform: str
+    fun: Callable[..., Any],
+    argnums: int | Sequence[int],
+    has_aux: bool,
+    transform: str,
+    allow_int: bool = False,
 ) -> Callable[..., Any]:
     _check_callable(fun, transform)
     single = isinstance(argnums, (int, np.integer))
@@ -324,7 +367,7 @@ def _value_and_grad(
         nums = _normalize_argnums(argnums, len(args), fun, transform)
         trace = new_trace(transform, fun)
         try:
-            new_args, boxed = _box_arguments(trace, args, nums)
+            new_args, boxed = _box_arguments(trace, args, nums, allow_int)
             out = fun(*new_args, **kwargs)
             if has_aux:
                 out, aux = _split_aux(out, trace)
@@ -346,12 +389,16 @@ def _value_and_grad(
 
 
 def grad(
-    fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False
+    fun: Callable[..., Any],
+    argnums: int | Sequence[int] = 0,
+    has_aux: bool = False,
+    allow_int: bool = False,
 ) -> Callable[..., Any]:
     """Make a function that returns the gradient of scalar-valued ``fun``.
 
     Parameters are as for :func:`value_and_grad`. With ``has_aux`` the result
-    is ``(grads, aux)``.
+    is ``(grads, aux)``. With ``allow_int``, integer and boolean inputs get
+    gradients of dtype :data:`float0` (zero bytes per element) and their shape.
 
     Examples
     --------
@@ -359,8 +406,11 @@ def grad(
     array([1.        , 0.41997434])
     >>> fgrad.grad(fgrad.grad(fnp.sin))(0.5)  # -sin(0.5)
     array(-0.47942554)
+    >>> dx, dn = fgrad.grad(lambda x, n: x * n, argnums=(0, 1), allow_int=True)(2.0, 3)
+    >>> dx, dn.shape, dn.dtype == fgrad.float0
+    (array(3.), (), True)
     """
-    vg = _value_and_grad(fun, argnums, has_aux, "grad")
+    vg = _value_and_grad(fun, argnums, has_aux, "grad", allow_int)
 
     def grad_fun(*args: Any, **kwargs: Any) -> Any:
         value, grads = vg(*args, **kwargs)
@@ -494,48 +544,33 @@ def _vjp(
 
 
 def _linearized(
-    fun: Callable[..., Any], primals: Sequence[Any], transform: str, named: Any
-) -> tuple[Any, Any]:
-    """``(out, push)`` where ``push(tangents)`` is the JVP, via transposing the VJP."""
-    out, pullback = _vjp(fun, primals, False, transform, named)
+    fun: Callable[..., Any],
+    primals: Sequence[Any],
+    transform: str,
+    named: Any,
+    has_aux: bool = False,
+) -> tuple[Any, Callable[[Sequence[Any]], Any], Any]:
+    """``(out, push, aux)`` where ``push(tangents)`` is the JVP, via transposing the VJP.
+
+    ``fun`` runs once; ``push`` sweeps the recorded transposed pullback, never ``fun``.
+    ``aux`` is ``None`` without ``has_aux``.
+    """
+    if has_aux:
+        out, pullback, aux = _vjp(fun, primals, True, transform, named)
+    else:
+        out, pullback = _vjp(fun, primals, False, transform, named)
+        aux = None
     zero_cotangent = tree_map(lambda v: np.zeros(np.shape(peek(v)), np.result_type(peek(v))), out)
     _, push_back_of_pullback = _vjp(pullback, (zero_cotangent,), False, transform, named)
 
     def push(tangents: Sequence[Any]) -> Any:
         return push_back_of_pullback(tuple(tangents))[0]
 
-    return out, push
+    return out, push, aux
 
 
-def jvp(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) -> Any:
-    """Forward-mode derivative: ``(fun(*primals), J @ tangents)``.
-
-    Parameters
-    ----------
-    fun : callable
-    primals, tangents : sequences of pytrees
-        The point and the direction; ``tangents[i]`` matches ``primals[i]``
-        in structure, shapes and dtypes.
-
-    Examples
-    --------
-    >>> fgrad.jvp(fnp.sin, (np.array([0.0, 1.0]),), (np.array([1.0, 2.0]),))
-    (array([0.        , 0.84147098]), array([1.        , 1.08060461]))
-    """
-    return _jvp(fun, primals, tangents, "jvp", fun)
-
-
-def _jvp(
-    fun: Callable[..., Any],
-    primals: Sequence[Any],
-    tangents: Sequence[Any],
-    transform: str,
-    named: Any,
-) -> Any:
-    _check_callable(fun, transform)
-    label = _label(transform, named)
-    primals = tuple(primals)
-    tangents = tuple(tangents)
+def _check_tangents(label: str, primals: tuple[Any, ...], tangents: tuple[Any, ...]) -> None:
+    """Refuse tangents whose count, structure or leaf shapes differ from the primals'."""
     if len(primals) != len(tangents):
         raise ValueError(
             f"{label}: {len(primals)} primals but {len(tangents)} tangents. "
@@ -558,8 +593,97 @@ def _jvp(
                     f"but the primal has shape {np.shape(peek(pl))}. Tangents must match the "
                     "primals' shapes."
                 )
-    out, push = _linearized(fun, primals, transform, named)
-    return out, push(tangents)
+
+
+def jvp(
+    fun: Callable[..., Any],
+    primals: Sequence[Any],
+    tangents: Sequence[Any],
+    has_aux: bool = False,
+) -> Any:
+    """Forward-mode derivative: ``(fun(*primals), J @ tangents)``.
+
+    Parameters
+    ----------
+    fun : callable
+    primals, tangents : sequences of pytrees
+        The point and the direction; ``tangents[i]`` matches ``primals[i]``
+        in structure, shapes and dtypes.
+    has_aux : bool
+        ``fun`` returns ``(out, aux)``; the result is then
+        ``(out, tangent_out, aux)``, with ``aux`` untraced.
+
+    Examples
+    --------
+    >>> fgrad.jvp(fnp.sin, (np.array([0.0, 1.0]),), (np.array([1.0, 2.0]),))
+    (array([0.        , 0.84147098]), array([1.        , 1.08060461]))
+    >>> out, tangent, aux = fgrad.jvp(lambda x: (x * x, "note"), (3.0,), (1.0,), has_aux=True)
+    >>> tangent, aux
+    (array(6.), 'note')
+    """
+    return _jvp(fun, primals, tangents, "jvp", fun, has_aux)
+
+
+def _jvp(
+    fun: Callable[..., Any],
+    primals: Sequence[Any],
+    tangents: Sequence[Any],
+    transform: str,
+    named: Any,
+    has_aux: bool = False,
+) -> Any:
+    _check_callable(fun, transform)
+    primals = tuple(primals)
+    tangents = tuple(tangents)
+    _check_tangents(_label(transform, named), primals, tangents)
+    out, push, aux = _linearized(fun, primals, transform, named, has_aux)
+    return (out, push(tangents), aux) if has_aux else (out, push(tangents))
+
+
+def linearize(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
+    """Evaluate ``fun(*primals)`` once and return its JVP at that point as a function.
+
+    ``f_jvp(*tangents)`` is ``J @ tangents`` for the Jacobian ``J`` of ``fun``
+    at ``primals``. ``fun`` is not run again: the forward pass is recorded
+    once, its reverse sweep is recorded once on a zero cotangent, and each
+    call of ``f_jvp`` sweeps that second recording backwards (forward mode is
+    the transposed reverse mode, as in :func:`jvp`). ``f_jvp`` is linear and
+    may be called any number of times; it holds the recordings until it is
+    dropped.
+
+    Parameters
+    ----------
+    fun : callable
+        A function of pytrees of float arrays returning a pytree of arrays.
+    *primals
+        The point of linearisation.
+    has_aux : bool
+        ``fun`` returns ``(out, aux)``; the result is then ``(out, f_jvp, aux)``.
+
+    Returns
+    -------
+    (out, f_jvp)
+        ``f_jvp(*tangents)`` takes one tangent per primal (same structure and
+        shapes) and returns a tangent shaped like ``out``.
+
+    Examples
+    --------
+    >>> out, f_jvp = fgrad.linearize(fnp.sin, np.array([0.0, 1.0]))
+    >>> f_jvp(np.array([1.0, 2.0]))
+    array([1.        , 1.08060461])
+    >>> f_jvp(np.array([0.0, 1.0]))
+    array([0.        , 0.54030231])
+    """
+    _check_callable(fun, "linearize")
+    primals_tuple = tuple(primals)
+    out, push, aux = _linearized(fun, primals_tuple, "linearize", fun, has_aux)
+    label = _label("linearize", fun)
+
+    def f_jvp(*tangents: Any) -> Any:
+        _check_tangents(f"{label}'s f_jvp", primals_tuple, tangents)
+        return push(tangents)
+
+    return (out, f_jvp, aux) if has_aux else (out, f_jvp)
 
 
 def _unit_vectors(leaves: Sequence[Any]) -> Any:
@@ -595,24 +719,33 @@ def _diff_args(
     return partial_fun
 
 
-def jacobian(fun: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
+def jacobian(
+    fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False
+) -> Callable[..., Any]:
     """Jacobian by reverse mode: one VJP per output element.
 
     The result for an output of shape ``S_out`` and an input leaf of shape
     ``S_in`` has shape ``S_out + S_in``; for pytrees, the output structure
     holds the input structure (as in JAX). ``argnums`` as in :func:`grad`.
+    With ``has_aux``, ``fun`` returns ``(out, aux)`` and the result is
+    ``(jacobian, aux)``.
 
     Examples
     --------
     >>> fgrad.jacobian(lambda x: x ** 2)(np.array([1.0, 3.0]))
     array([[2., 0.],
            [0., 6.]])
+    >>> fgrad.jacrev(lambda x: (x ** 2, "squares"), has_aux=True)(np.array([1.0, 3.0]))[1]
+    'squares'
     """
-    return _jacobian(fun, argnums, "jacobian")
+    return _jacobian(fun, argnums, "jacobian", has_aux)
 
 
 def _jacobian(
-    fun: Callable[..., Any], argnums: int | Sequence[int], transform: str
+    fun: Callable[..., Any],
+    argnums: int | Sequence[int],
+    transform: str,
+    has_aux: bool = False,
 ) -> Callable[..., Any]:
     _check_callable(fun, transform)
     single = isinstance(argnums, (int, np.integer))
@@ -620,7 +753,11 @@ def _jacobian(
     def jacobian_fun(*args: Any) -> Any:
         nums = _normalize_argnums(argnums, len(args), fun, transform)
         diff = [args[n] for n in nums]
-        out, pullback = _vjp(_diff_args(fun, args, nums), diff, False, transform, fun)
+        partial_fun = _diff_args(fun, args, nums)
+        if has_aux:
+            out, pullback, aux = _vjp(partial_fun, diff, True, transform, fun)
+        else:
+            out, pullback = _vjp(partial_fun, diff, False, transform, fun)
         out_leaves, out_tree = tree_flatten(out)
         in_flat = [tree_flatten(d) for d in diff]
         rows: dict[tuple[int, int, int], list[Any]] = {}
@@ -640,7 +777,8 @@ def _jacobian(
                 ]
                 per_arg.append(tree_unflatten(treedef, blocks))
             per_out.append(per_arg[0] if single else tuple(per_arg))
-        return tree_unflatten(out_tree, per_out)
+        jac = tree_unflatten(out_tree, per_out)
+        return (jac, aux) if has_aux else jac
 
     functools.update_wrapper(jacobian_fun, fun)
     return jacobian_fun
@@ -649,22 +787,32 @@ def _jacobian(
 jacrev = jacobian
 
 
-def jacfwd(fun: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
+def jacfwd(
+    fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False
+) -> Callable[..., Any]:
     """Jacobian by forward mode: one JVP per input element.
 
     Same layout as :func:`jacobian`; cheaper when inputs are fewer than outputs.
+    With ``has_aux``, ``fun`` returns ``(out, aux)`` and the result is
+    ``(jacobian, aux)``.
 
     Examples
     --------
     >>> fgrad.jacfwd(lambda x: fnp.stack([x[0] * x[1], fnp.sin(x[0])]))(np.array([0.0, 2.0]))
     array([[2., 0.],
            [1., 0.]])
+    >>> jac, aux = fgrad.jacfwd(lambda x: (3.0 * x, {"n": 2}), has_aux=True)(np.ones(2))
+    >>> jac[0], aux
+    (array([3., 0.]), {'n': 2})
     """
-    return _jacfwd(fun, argnums, "jacfwd")
+    return _jacfwd(fun, argnums, "jacfwd", has_aux)
 
 
 def _jacfwd(
-    fun: Callable[..., Any], argnums: int | Sequence[int], transform: str
+    fun: Callable[..., Any],
+    argnums: int | Sequence[int],
+    transform: str,
+    has_aux: bool = False,
 ) -> Callable[..., Any]:
     _check_callable(fun, transform)
     single = isinstance(argnums, (int, np.integer))
@@ -672,7 +820,7 @@ def _jacfwd(
     def jacfwd_fun(*args: Any) -> Any:
         nums = _normalize_argnums(argnums, len(args), fun, transform)
         diff = [args[n] for n in nums]
-        out, push = _linearized(_diff_args(fun, args, nums), diff, transform, fun)
+        out, push, aux = _linearized(_diff_args(fun, args, nums), diff, transform, fun, has_aux)
         out_leaves, out_tree = tree_flatten(out)
         in_flat = [tree_flatten(d) for d in diff]
         all_in_leaves = [leaf for leaves, _ in in_flat for leaf in leaves]
@@ -701,24 +849,31 @@ def _jacfwd(
                 ]
                 per_arg.append(tree_unflatten(treedef, blocks))
             per_out.append(per_arg[0] if single else tuple(per_arg))
-        return tree_unflatten(out_tree, per_out)
+        jac = tree_unflatten(out_tree, per_out)
+        return (jac, aux) if has_aux else jac
 
     functools.update_wrapper(jacfwd_fun, fun)
     return jacfwd_fun
 
 
-def hessian(fun: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
+def hessian(
+    fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False
+) -> Callable[..., Any]:
     """Hessian of scalar-valued ``fun``: ``jacfwd(jacobian(fun))``.
 
-    For an input of shape ``S`` the result has shape ``S + S``.
+    For an input of shape ``S`` the result has shape ``S + S``. With
+    ``has_aux``, ``fun`` returns ``(value, aux)`` and the result is
+    ``(hessian, aux)``.
 
     Examples
     --------
     >>> fgrad.hessian(lambda x: x[0] ** 2 * x[1])(np.array([1.0, 3.0]))
     array([[6., 2.],
            [2., 0.]])
+    >>> fgrad.hessian(lambda x: (x ** 3, "aux"), has_aux=True)(2.0)
+    (array(12.), 'aux')
     """
-    return _jacfwd(_jacobian(fun, argnums, "hessian"), argnums, "hessian")
+    return _jacfwd(_jacobian(fun, argnums, "hessian", has_aux), argnums, "hessian", has_aux)
 
 
 def stop_gradient(x: Any) -> Any:
@@ -732,6 +887,124 @@ def stop_gradient(x: Any) -> Any:
     array(3.)
     """
     return tree_map(detach, x)
+
+
+def _differentiating(leaf: Any) -> Trace | None:
+    """The first trace that differentiates ``leaf`` (not ``jit`` or ``vmap``), if any."""
+    while leaf.__class__ is Tracer:
+        if not leaf._trace.replays:
+            return leaf._trace
+        leaf = leaf._value
+    return None
+
+
+def _static_positions(positions: int | Sequence[int], transform: str, fun: Any) -> tuple[int, ...]:
+    label = _label(transform, fun)
+    nums = (positions,) if isinstance(positions, (int, np.integer)) else tuple(positions)
+    for n in nums:
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+            raise TypeError(
+                f"{label}: nondiff_argnums must be non-negative ints, got {positions!r}. "
+                "Pass positions of positional arguments, e.g. nondiff_argnums=(0,)."
+            )
+    if len(set(nums)) != len(nums):
+        raise ValueError(
+            f"{label}: nondiff_argnums={positions!r} names the same argument twice. "
+            "List each argument once."
+        )
+    return tuple(sorted(int(n) for n in nums))
+
+
+def _check_nondiff(args: tuple[Any, ...], nondiff: tuple[int, ...], label: str) -> None:
+    """Refuse a ``nondiff_argnums`` argument that is missing or differentiated."""
+    if nondiff and nondiff[-1] >= len(args):
+        raise TypeError(
+            f"{label}: nondiff_argnums={nondiff!r} names argument {nondiff[-1]}, but the "
+            f"function was called with {len(args)} positional argument"
+            f"{'s' if len(args) != 1 else ''} (at {user_site()}). Pass every argument "
+            "positionally, or fix nondiff_argnums."
+        )
+    for i in nondiff:
+        for path, leaf in tree_flatten_with_path(args[i])[0]:
+            trace = _differentiating(leaf)
+            if trace is not None:
+                raise TypeError(
+                    f"{label}: argument {i}{keystr(path)} is in nondiff_argnums, but it is "
+                    f"traced by {trace.label()} (at {user_site()}), whose gradient through it "
+                    "would be lost. Pass it as a differentiable argument instead (a custom "
+                    "rule may give it a None cotangent), or pass a plain value "
+                    "(fgrad.stop_gradient)."
+                )
+
+
+class _Layout:
+    """The structure, shapes and dtypes of a custom primitive's output.
+
+    A primitive returns one array, so a pytree output travels packed: its leaves raveled,
+    cast to their common dtype and concatenated; :func:`_unpack` rebuilds the pytree from
+    the packed array (or from a cotangent of it) with differentiable operations. A single
+    array output travels as is.
+    """
+
+    __slots__ = ("treedef", "shapes", "dtypes", "packed_dtype", "packed")
+
+    def __init__(
+        self, treedef: PyTreeDef, shapes: list[tuple[int, ...]], dtypes: list[np.dtype[Any]]
+    ) -> None:
+        self.treedef = treedef
+        self.shapes = shapes
+        self.dtypes = dtypes
+        self.packed = treedef != _LEAF
+        self.packed_dtype = np.result_type(*dtypes) if self.packed else None
+
+
+def _pack(out: Any, label: str, what: str) -> tuple[Any, _Layout]:
+    """``out`` as one array for a primitive to return, and how to unpack it."""
+    paths_leaves, treedef = tree_flatten_with_path(out)
+    if not paths_leaves:
+        raise _located(
+            TypeError(
+                f"{label}: {what} returned {out!r:.60}, which holds no array (at "
+                f"{user_site()}). Return at least one floating-point array."
+            )
+        )
+    shapes = []
+    dtypes = []
+    for path, leaf in paths_leaves:
+        dtype = _leaf_dtype(leaf)
+        if treedef != _LEAF and (dtype is None or dtype.kind != "f"):
+            what_leaf = f"dtype {dtype}" if dtype is not None else type(leaf).__name__
+            raise _located(
+                TypeError(
+                    f"{label}: {what} returned an output pytree whose leaf {keystr(path)} is "
+                    f"{what_leaf} (at {user_site()}); every output leaf of a custom rule must "
+                    "be a floating-point array. Compute integer or non-array results in a "
+                    "separate function."
+                )
+            )
+        shapes.append(np.shape(peek(leaf)))
+        dtypes.append(dtype if dtype is not None else np.dtype(object))
+    layout = _Layout(treedef, shapes, dtypes)
+    if not layout.packed:
+        return out, layout
+    pieces = [reshape(astype(leaf, layout.packed_dtype), (-1,)) for _, leaf in paths_leaves]
+    return concatenate(pieces), layout
+
+
+def _unpack(flat: Any, layout: _Layout) -> Any:
+    """The output pytree (or its cotangent) from the packed array ``flat``."""
+    if not layout.packed:
+        return flat
+    pieces = []
+    start = 0
+    for shape, dtype in zip(layout.shapes, layout.dtypes):
+        size = int(np.prod(shape, dtype=np.int64))
+        piece = reshape(flat[start : start + size], shape)
+        if dtype != layout.packed_dtype:
+            piece = astype(piece, dtype)
+        pieces.append(piece)
+        start += size
+    return tree_unflatten(layout.treedef, pieces)
 
 
 class _CustomRule(Primitive):
@@ -752,12 +1025,23 @@ class custom_vjp:  # noqa: N801
     """Give a function a hand-written VJP, as a new primitive.
 
     Decorate ``fun``, then call ``fun.defvjp(fwd, bwd)``: ``fwd(*args)``
-    returns ``(out, residuals)`` and ``bwd(residuals, g)`` returns a tuple
-    with one cotangent per positional argument (a pytree like the argument,
-    or ``None`` for no gradient). ``out`` must be a single array. The rule is
-    used for the outermost differentiation; ``bwd`` (and ``fwd``, for
+    returns ``(out, residuals)`` and ``bwd(*nondiff_args, residuals, g)``
+    returns a tuple with one cotangent per differentiable positional argument
+    (a pytree like the argument, or ``None`` for no gradient). ``out`` is an
+    array or a pytree of floating-point arrays; ``g`` has its structure. The
+    rule is used for the outermost differentiation; ``bwd`` (and ``fwd``, for
     enclosing transforms) should be written with ``fgrad.numpy`` so that
     higher-order derivatives flow through them.
+
+    Parameters
+    ----------
+    fun : callable
+        The function, called as is when nothing is traced.
+    nondiff_argnums : int or sequence of ints
+        Positions of arguments that are not differentiated (as in JAX): ``fwd``
+        receives them in place, ``bwd`` first, and returns no cotangent for
+        them. They must not be traced by a differentiating transform (a
+        ``TypeError`` says so); ``jit``'s tracers are fine.
 
     Examples
     --------
@@ -771,11 +1055,23 @@ class custom_vjp:  # noqa: N801
     >>> clipped_identity.defvjp(fwd, bwd)
     >>> fgrad.grad(lambda x: 5.0 * clipped_identity(x))(2.0)
     array(1.)
+
+    With a static argument and a pytree output:
+
+    >>> import functools
+    >>> @functools.partial(fgrad.custom_vjp, nondiff_argnums=(0,))
+    ... def scale_both(k, x):
+    ...     return {"a": k * x, "b": x}
+    >>> scale_both.defvjp(lambda k, x: (scale_both(k, x), None),
+    ...                   lambda k, res, g: (k * g["a"] + g["b"],))
+    >>> fgrad.grad(lambda x: fnp.sum(scale_both(3.0, x)["a"]))(np.ones(2))
+    array([3., 3.])
     """
 
-    def __init__(self, fun: Callable[..., Any]) -> None:
+    def __init__(self, fun: Callable[..., Any], nondiff_argnums: int | Sequence[int] = ()) -> None:
         _check_callable(fun, "custom_vjp")
         self.fun = fun
+        self.nondiff_argnums = _static_positions(nondiff_argnums, "custom_vjp", fun)
         self.fwd: Callable[..., Any] | None = None
         self.bwd: Callable[..., Any] | None = None
         self._prim = _CustomRule(f"custom_vjp({_fun_name(fun)})", self._run, vjp_joint=self._vjp)
@@ -787,38 +1083,47 @@ class custom_vjp:  # noqa: N801
         self.bwd = bwd
 
     def __call__(self, *args: Any) -> Any:
+        label = f"custom_vjp({_fun_name(self.fun)})"
         if self.fwd is None:
             raise TypeError(
-                f"custom_vjp({_fun_name(self.fun)}): the function has no VJP yet. Call "
+                f"{label}: the function has no VJP yet. Call "
                 f"{_fun_name(self.fun)}.defvjp(fwd, bwd) before using it."
             )
         leaves, treedef = tree_flatten(args)
         if not any(leaf.__class__ is Tracer for leaf in leaves):
             return self.fun(*args)
-        params = {"treedef": treedef, "nargs": len(args), "residuals": Residuals()}
-        return bindn(self._prim, leaves, params)
+        _check_nondiff(args, self.nondiff_argnums, label)
+        params: dict[str, Any] = {
+            "treedef": treedef,
+            "nargs": len(args),
+            "residuals": Residuals(),
+            "layout": Residuals(),
+        }
+        return _unpack(bindn(self._prim, leaves, params), params["layout"].value)
 
-    def _run(self, *leaves: Any, treedef: PyTreeDef, nargs: int, residuals: Residuals) -> Any:
+    def _run(
+        self,
+        *leaves: Any,
+        treedef: PyTreeDef,
+        nargs: int,
+        residuals: Residuals,
+        layout: Residuals,
+    ) -> Any:
+        label = f"custom_vjp({_fun_name(self.fun)})"
         result = cast(Callable[..., Any], self.fwd)(*tree_unflatten(treedef, list(leaves)))
         if not (isinstance(result, tuple) and len(result) == 2):
             raise _located(
                 TypeError(
-                    f"custom_vjp({_fun_name(self.fun)}): fwd must return a pair "
+                    f"{label}: fwd must return a pair "
                     f"(out, residuals), but it returned a {type(result).__name__} "
                     f"(at {user_site()}). Return (out, residuals) from fwd."
                 )
             )
         out, res = result
-        if isinstance(out, (tuple, list, dict)):
-            raise _located(
-                TypeError(
-                    f"custom_vjp({_fun_name(self.fun)}): fwd must return a single array as "
-                    f"out, but it returned a {type(out).__name__} (at {user_site()}). "
-                    "Split the function into one custom_vjp per output."
-                )
-            )
+        packed, out_layout = _pack(out, label, "fwd")
         residuals.store(res)
-        return out
+        layout.store(out_layout)
+        return packed
 
     def _vjp(
         self,
@@ -830,24 +1135,36 @@ class custom_vjp:  # noqa: N801
     ) -> list[Any]:
         treedef: PyTreeDef = params["treedef"]
         nargs: int = params["nargs"]
-        cts = cast(Callable[..., Any], self.bwd)(params["residuals"].value, g)
-        if not isinstance(cts, tuple) or len(cts) != nargs:
-            raise TypeError(
-                f"custom_vjp({_fun_name(self.fun)}): bwd must return a tuple with one "
-                f"cotangent per positional argument ({nargs}), but it returned {cts!r:.80}. "
-                "Return a tuple, e.g. (g * 2.0,) for one argument."
-            )
+        label = f"custom_vjp({_fun_name(self.fun)})"
         args = tree_unflatten(treedef, list(leaves))
+        nondiff = self.nondiff_argnums
+        static = [args[i] for i in nondiff]
+        g_tree = _unpack(g, params["layout"].value)
+        cts = cast(Callable[..., Any], self.bwd)(*static, params["residuals"].value, g_tree)
+        expected = nargs - len(nondiff)
+        if not isinstance(cts, tuple) or len(cts) != expected:
+            which = (
+                f"differentiable positional argument ({expected}; the {len(nondiff)} in "
+                "nondiff_argnums get none)"
+                if nondiff
+                else f"positional argument ({nargs})"
+            )
+            raise TypeError(
+                f"{label}: bwd must return a tuple with one cotangent per {which}, but it "
+                f"returned {cts!r:.80}. Return a tuple, e.g. (g * 2.0,) for one argument."
+            )
+        diff_cts = iter(cts)
         flat: list[Any] = []
-        for i, (arg, ct) in enumerate(zip(args, cts)):
+        for i, arg in enumerate(args):
             arg_leaves = tree_flatten(arg)[0]
+            ct = None if i in nondiff else next(diff_cts)
             if ct is None:
                 flat.extend([None] * len(arg_leaves))
                 continue
             ct_leaves, ct_tree = tree_flatten(ct)
             if ct_tree != tree_structure(arg):
                 raise TypeError(
-                    f"custom_vjp({_fun_name(self.fun)}): bwd returned a cotangent for "
+                    f"{label}: bwd returned a cotangent for "
                     f"argument {i} with structure {ct_tree}, but the argument has "
                     f"{tree_structure(arg)}. Return cotangents shaped like the arguments."
                 )

@@ -10,6 +10,9 @@ integer step count, a dtype to match) reads it with one of these:
 * :func:`peek` — the plain value for reading its shape or dtype only: nothing is recorded,
   so never branch on its contents.
 * :func:`is_traced` — whether ``x`` is a tracer at all.
+
+And :func:`recorded` turns a function of plain values (sampling from a key, say) into one
+``jit`` instruction, recomputed on every replay instead of read once.
 """
 
 from __future__ import annotations
@@ -17,8 +20,9 @@ from __future__ import annotations
 from typing import Any
 
 from fgrad._core import Tracer, concrete, peek
+from fgrad._jit import recorded
 
-__all__ = ["Tracer", "concrete", "is_traced", "peek"]
+__all__ = ["Tracer", "concrete", "is_traced", "peek", "recorded"]
 
 
 def is_traced(x: Any) -> bool:

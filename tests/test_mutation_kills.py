@@ -866,10 +866,8 @@ def test_jit_refusals_name_the_type_of_the_argument() -> None:
         fgrad.jit(lambda x, b: x)(np.ones(1), bytearray(b"x"))
 
 
-@pytest.mark.parametrize("leaked_first", [True, False])
-def test_a_leaked_tracer_next_to_a_live_one_of_the_same_level_is_refused(
-    leaked_first: bool,
-) -> None:
+def _leaked_from_grad() -> Any:
+    """A tracer of ``grad(stash)``, used after that transform returned."""
     leaked = []
 
     def stash(x: Any) -> Any:
@@ -877,6 +875,14 @@ def test_a_leaked_tracer_next_to_a_live_one_of_the_same_level_is_refused(
         return fnp.sum(x * 2.0)
 
     fgrad.grad(stash)(np.ones(2))
+    return leaked[0]
+
+
+@pytest.mark.parametrize("leaked_first", [True, False])
+def test_a_leaked_tracer_next_to_a_live_one_of_the_same_level_is_refused(
+    leaked_first: bool,
+) -> None:
+    leaked = [_leaked_from_grad()]
 
     def mix(y: Any) -> Any:
         pair = [leaked[0], y] if leaked_first else [y, leaked[0]]
@@ -919,13 +925,7 @@ def test_many_operand_operations_refuse_complex_results_and_report_nans() -> Non
 
 
 def test_a_leaked_tracer_in_a_binary_operation_is_refused() -> None:
-    leaked = []
-
-    def stash(x: Any) -> Any:
-        leaked.append(x)
-        return fnp.sum(x * 2.0)
-
-    fgrad.grad(stash)(np.ones(2))
+    leaked = [_leaked_from_grad()]
     with pytest.raises(
         fgrad.UnexpectedTracerError,
         match=r"^'multiply' received a tracer created by grad\(.*stash\) defined at ",
@@ -940,13 +940,7 @@ def test_a_leaked_tracer_in_a_binary_operation_is_refused() -> None:
 def test_a_leaked_tracer_in_a_binary_operation_with_a_live_one_names_the_leaking_transform(
     leaked_first: bool,
 ) -> None:
-    leaked = []
-
-    def stash(x: Any) -> Any:
-        leaked.append(x)
-        return fnp.sum(x * 2.0)
-
-    fgrad.grad(stash)(np.ones(2))
+    leaked = [_leaked_from_grad()]
 
     def mix(y: Any) -> Any:
         return fnp.sum(leaked[0] * y if leaked_first else y * leaked[0])

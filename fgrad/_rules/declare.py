@@ -159,15 +159,6 @@ def missing(namespace: str, name: str) -> str:
     return message
 
 
-def declaration(fn: Any) -> Declaration | None:
-    """The declaration of an exported function (the first, if exported under several names)."""
-    for entries in DECLARATIONS.values():
-        for d in entries.values():
-            if d.fn is fn:
-                return d
-    return None
-
-
 def piecewise_constant() -> dict[str, Declaration]:
     """Every function classed piecewise constant, by NumPy name (``"linalg.matrix_rank"``)."""
     return {

@@ -35,6 +35,7 @@ from fgrad._core import (
     peek,
     user_site,
 )
+from fgrad._vmap import vmap
 from fgrad.transforms import (
     _LEAF,
     _box_arguments,
@@ -156,7 +157,9 @@ class custom_jvp:  # noqa: N801
         self.nondiff_argnums = _static_positions(nondiff_argnums, "custom_jvp", fun)
         self.jvp: Callable[..., Any] | None = None
         self._label = f"custom_jvp({fun_name(fun)})"
-        self._prim = Primitive(self._label, self._impl, vjp_joint=self._transposed_jvp)
+        self._prim = Primitive(
+            self._label, self._impl, vjp_joint=self._transposed_jvp, batch=self._batched
+        )
         functools.update_wrapper(self, fun)
 
     def defjvp(self, jvp: F) -> F:
@@ -221,6 +224,61 @@ class custom_jvp:  # noqa: N801
         zero_tangents = [_zero_tangent(leaf) for leaf in leaves]
         start = [zero_tangents[k] for k in argnums]
         return _pull_back(tangent_out, zero_tangents, argnums, start, g, "custom_jvp", self.fun)
+
+    def _batched(
+        self,
+        prim: Primitive,
+        values: Sequence[Any],
+        batched: Sequence[bool],
+        params: dict[str, Any],
+        size: int,
+    ) -> tuple[Any, bool]:
+        """The batching rule, as JAX's: a ``custom_jvp`` of ``vmap(fun)`` with rule ``vmap(rule)``.
+
+        Its arguments are the primitive's leaves; leaves of ``nondiff_argnums`` stay
+        non-differentiable, and the rule of one example runs on one example's primals and
+        tangents under ``vmap``.
+        """
+        treedef: PyTreeDef = params["treedef"]
+        axes = tuple(0 if b else None for b in batched)
+        positions = tree_unflatten(treedef, list(range(len(values))))
+        nondiff_leaves = (tree_flatten(positions[i])[0] for i in self.nondiff_argnums)
+        static_leaves = sorted(k for leaves in nondiff_leaves for k in leaves)
+        diff_leaves = [k for k in range(len(values)) if k not in static_leaves]
+
+        def run(*leaves: Any) -> Any:
+            return self._impl(*leaves, treedef=treedef, layout=params["layout"])
+
+        def one_example_rule(static: Any, primals: Any, tangents: Any) -> Any:
+            full: list[Any] = [None] * len(values)
+            tangent_full: list[Any] = [None] * len(values)
+            for k, v in zip(static_leaves, static):
+                full[k] = v
+            for k, p, t in zip(diff_leaves, primals, tangents):
+                full[k], tangent_full[k] = p, t
+            args = tree_unflatten(treedef, full)
+            tangent_args = tree_unflatten(treedef, tangent_full)
+            nondiff = self.nondiff_argnums
+            rule_primals = tuple(a for i, a in enumerate(args) if i not in nondiff)
+            rule_tangents = tuple(t for i, t in enumerate(tangent_args) if i not in nondiff)
+            rule = cast(Callable[..., Any], self.jvp)
+            out, tangent = rule(*(args[i] for i in nondiff), rule_primals, rule_tangents)
+            return (
+                _pack(out, self._label, "the JVP rule")[0],
+                _pack(tangent, self._label, "the JVP rule")[0],
+            )
+
+        static_axes = tuple(axes[k] for k in static_leaves)
+        diff_axes = tuple(axes[k] for k in diff_leaves)
+        batched_rule = vmap(one_example_rule, in_axes=(static_axes, diff_axes, diff_axes))
+
+        def rule_of_leaves(*args: Any) -> Any:
+            *static, primals, tangents = args
+            return batched_rule(tuple(static), primals, tangents)
+
+        batched_fun = custom_jvp(vmap(run, in_axes=axes), nondiff_argnums=static_leaves)
+        batched_fun.defjvp(rule_of_leaves)
+        return batched_fun(*values), True
 
 
 def _check_like_output(value: Any, layout: _Layout, label: str, what: str) -> None:
@@ -316,7 +374,21 @@ def checkpoint(fun: F) -> F:
         start = [leaves[k] for k in argnums]
         return _pull_back(recompute, leaves, argnums, start, g, "checkpoint", fun)
 
-    prim = Primitive(label, forward, vjp_joint=recomputed_vjp)
+    def batched_rule(
+        prim: Primitive,
+        values: Sequence[Any],
+        batched: Sequence[bool],
+        params: dict[str, Any],
+        size: int,
+    ) -> tuple[Any, bool]:
+        def run(*leaves: Any) -> Any:
+            return forward(*leaves, **params)
+
+        run.__name__ = run.__qualname__ = fun_name(fun)
+        axes = tuple(0 if b else None for b in batched)
+        return checkpoint(vmap(run, in_axes=axes))(*values), True
+
+    prim = Primitive(label, forward, vjp_joint=recomputed_vjp, batch=batched_rule)
 
     def checkpointed(*args: Any, **kwargs: Any) -> Any:
         leaves, treedef = tree_flatten((args, kwargs))

@@ -84,6 +84,7 @@ from fgrad._core import (
     new_trace,
     user_site,
 )
+from fgrad._rules.batching import each_example
 from fgrad.tree import PyTreeDef, keystr, tree_flatten, tree_flatten_with_path, tree_unflatten
 
 __all__ = ["JitRetraceWarning", "JitStats", "Jitted", "debug_print", "jit", "recorded"]
@@ -910,13 +911,20 @@ def debug_print(fmt: str, *args: Any, **kwargs: Any) -> None:
         _print_impl(*values, fmt=fmt, names=names)
 
 
-def recorded(impl: Callable[..., Any], name: str) -> Callable[..., Any]:
+def recorded(
+    impl: Callable[..., Any], name: str, *, once_per_example: bool = False
+) -> Callable[..., Any]:
     """``impl`` of plain values, recorded as one instruction when an argument is traced.
 
     For functions with no gradient whose results must be recomputed on every
     :func:`jit` replay instead of read once (``fgrad.random``'s sampling: a
     fresh key per call replays). Differentiation levels of the arguments are
     dropped; keyword arguments are fixed parameters of the instruction.
+
+    Under :func:`vmap` the function runs once per example and the results are
+    stacked. That is a fallback, warned about once, unless ``once_per_example``
+    says the loop is the computation itself (``fgrad.random``: each example's
+    key seeds its own bit generator).
 
     Examples
     --------
@@ -925,7 +933,7 @@ def recorded(impl: Callable[..., Any], name: str) -> Callable[..., Any]:
     >>> f(np.ones(2)), f(np.zeros(2)), f.stats.replays
     (array([3., 3.]), array([1., 1.]), 1)
     """
-    prim = Primitive(name, impl)
+    prim = Primitive(name, impl, batch=each_example if once_per_example else None)
 
     def call(*args: Any, **params: Any) -> Any:
         values = [detach(a) for a in args]

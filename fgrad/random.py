@@ -190,7 +190,7 @@ def _key_impl(seed: Any) -> Key:
     return _freeze(np.asarray(state, dtype=np.uint64))
 
 
-_key = recorded(_key_impl, "random.key")
+_key = recorded(_key_impl, "random.key", once_per_example=True)
 
 
 def split(key: Key, num: int = 2) -> npt.NDArray[np.uint64]:
@@ -228,7 +228,7 @@ def _split_impl(k: Key, *, num: int) -> npt.NDArray[np.uint64]:
     return _freeze(np.asarray(raw, dtype=np.uint64).reshape(num, 2))
 
 
-_split = recorded(_split_impl, "random.split")
+_split = recorded(_split_impl, "random.split", once_per_example=True)
 
 
 def fold_in(key: Key, data: int) -> Key:
@@ -270,7 +270,7 @@ def _fold_in_impl(k: Key, data: Any) -> Key:
     return _freeze(np.asarray(raw, dtype=np.uint64))
 
 
-_fold_in = recorded(_fold_in_impl, "random.fold_in")
+_fold_in = recorded(_fold_in_impl, "random.fold_in", once_per_example=True)
 
 
 def normal(key: Key, shape: Shape = (), dtype: npt.DTypeLike = np.float64) -> npt.NDArray[Any]:
@@ -307,7 +307,7 @@ def _normal_impl(k: Key, *, shape: tuple[int, ...], dtype: np.dtype[Any]) -> npt
     return np.asarray(_generator(k).standard_normal(size=shape, dtype=dtype))
 
 
-_normal = recorded(_normal_impl, "random.normal")
+_normal = recorded(_normal_impl, "random.normal", once_per_example=True)
 
 
 def uniform(
@@ -358,7 +358,7 @@ def _uniform_impl(
     return np.asarray(out, dtype=dtype)
 
 
-_uniform = recorded(_uniform_impl, "random.uniform")
+_uniform = recorded(_uniform_impl, "random.uniform", once_per_example=True)
 
 
 def bernoulli(
@@ -408,7 +408,7 @@ def _bernoulli_impl(k: Key, p: Any, *, shape: tuple[int, ...] | None) -> npt.NDA
     return np.asarray(_generator(k).random(size=shp) < prob)
 
 
-_bernoulli = recorded(_bernoulli_impl, "random.bernoulli")
+_bernoulli = recorded(_bernoulli_impl, "random.bernoulli", once_per_example=True)
 
 
 def permutation(key: Key, x: int | npt.ArrayLike) -> npt.NDArray[Any]:
@@ -456,7 +456,7 @@ def _permutation_impl(k: Key, x: Any) -> npt.NDArray[Any]:
     return arr[_generator(k).permutation(arr.shape[0])]
 
 
-_permutation = recorded(_permutation_impl, "random.permutation")
+_permutation = recorded(_permutation_impl, "random.permutation", once_per_example=True)
 
 
 def choice(
@@ -538,4 +538,4 @@ def _choice_impl(
     return np.asarray(_generator(k).choice(population, size=shp, replace=replace, p=probs))
 
 
-_choice = recorded(_choice_impl, "random.choice")
+_choice = recorded(_choice_impl, "random.choice", once_per_example=True)

@@ -255,3 +255,106 @@ def test_a_primitive_without_a_rule_falls_back_with_one_warning() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         np.testing.assert_array_equal(fgrad.vmap(fgrad.grad(cube))(xs), 3 * xs**2)
+
+
+def test_random_draws_batch_over_keys_without_a_fallback_warning() -> None:
+    from fgrad import random as fr
+
+    keys = fr.split(fr.key(3), 4)
+    xs = np.linspace(0.1, 0.9, 12).reshape(4, 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        normal = fgrad.vmap(lambda k: fr.normal(k, (2,)))(keys)
+        masked = fgrad.vmap(lambda x, k: x * fr.bernoulli(k, 0.5, (3,)))(xs, keys)
+        split = fgrad.vmap(lambda k: fr.split(k, 3))(keys)
+        dropout_grads = fgrad.vmap(
+            fgrad.grad(lambda x, k: fnp.sum(fnp.sin(x) * fr.bernoulli(k, x, (3,)))),
+        )(xs, keys)
+    np.testing.assert_array_equal(normal, [fr.normal(k, (2,)) for k in keys])
+    loop_masked = [x * fr.bernoulli(k, 0.5, (3,)) for x, k in zip(xs, keys)]
+    np.testing.assert_array_equal(masked, loop_masked)
+    np.testing.assert_array_equal(split, [fr.split(k, 3) for k in keys])
+    loop = [np.cos(x) * fr.bernoulli(k, x, (3,)) for x, k in zip(xs, keys)]
+    np.testing.assert_array_equal(dropout_grads, loop)
+    assert len({tuple(row) for row in normal}) == 4, "each example draws from its own key"
+
+
+def test_custom_jvp_batches_as_jax_does_both_orders_and_second_order() -> None:
+    @fgrad.custom_jvp
+    def scaled_sin(x: Any, scale: Any) -> Any:
+        return {"value": fnp.sin(x) * scale, "twice": 2.0 * fnp.sin(x) * scale}
+
+    @scaled_sin.defjvp
+    def scaled_sin_jvp(primals: Any, tangents: Any) -> Any:
+        (x, scale), (tx, ts) = primals, tangents
+        out = scaled_sin(x, scale)
+        # deliberately not the true derivative in x (3 cos instead of cos), to see the rule used
+        dvalue = 3.0 * fnp.cos(x) * scale * tx + fnp.sin(x) * ts
+        return out, {"value": dvalue, "twice": 2.0 * dvalue}
+
+    xs = np.array([0.1, 0.7, -1.2, 2.0])
+
+    def loss(x: Any, scale: Any) -> Any:
+        out = scaled_sin(x, scale)
+        return out["value"] + 0.5 * out["twice"]
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        values = fgrad.vmap(loss, in_axes=(0, None))(xs, 1.5)
+        inner = fgrad.vmap(fgrad.grad(loss), in_axes=(0, None))(xs, 1.5)
+        outer = fgrad.grad(lambda x: fnp.sum(fgrad.vmap(loss, in_axes=(0, None))(x, 1.5)))(xs)
+        second = fgrad.vmap(fgrad.grad(fgrad.grad(loss)), in_axes=(0, None))(xs, 1.5)
+        both = fgrad.vmap(fgrad.grad(loss, argnums=(0, 1)))(xs, xs + 1.0)
+    np.testing.assert_allclose(values, 2 * np.sin(xs) * 1.5, rtol=BATCHED_RTOL)
+    np.testing.assert_allclose(inner, 6 * np.cos(xs) * 1.5, rtol=BATCHED_RTOL)
+    np.testing.assert_allclose(outer, 6 * np.cos(xs) * 1.5, rtol=BATCHED_RTOL)
+    np.testing.assert_allclose(second, -6 * np.sin(xs) * 1.5, rtol=BATCHED_RTOL)
+    np.testing.assert_allclose(both[0], 6 * np.cos(xs) * (xs + 1.0), rtol=BATCHED_RTOL)
+    np.testing.assert_allclose(both[1], 2 * np.sin(xs), rtol=BATCHED_RTOL)
+
+
+def test_custom_jvp_with_nondiff_argnums_batches_a_mapped_static_argument() -> None:
+    @fgrad.custom_jvp
+    def power(n: Any, x: Any) -> Any:
+        return x**n
+
+    power_with = fgrad.custom_jvp(power.__wrapped__, nondiff_argnums=(0,))
+
+    @power_with.defjvp
+    def power_jvp(n: Any, primals: Any, tangents: Any) -> Any:
+        (x,), (t,) = primals, tangents
+        return power_with(n, x), n * x ** (n - 1) * t
+
+    ns, xs = np.array([1.0, 2.0, 3.0]), np.array([0.5, 1.5, 2.5])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        grads = fgrad.vmap(fgrad.grad(power_with, argnums=1))(ns, xs)
+        outer = fgrad.grad(lambda x: fnp.sum(fgrad.vmap(power_with)(ns, x)))(xs)
+    np.testing.assert_allclose(grads, ns * xs ** (ns - 1), rtol=BATCHED_RTOL)
+    np.testing.assert_allclose(outer, ns * xs ** (ns - 1), rtol=BATCHED_RTOL)
+
+
+def test_checkpoint_batches_and_still_recomputes_under_an_outer_grad() -> None:
+    calls = []
+
+    @fgrad.checkpoint
+    def layer(w: Any, x: Any) -> Any:
+        calls.append(type(x).__name__)
+        return {"h": fnp.tanh(x @ w), "s": fnp.sum(x)}
+
+    w = np.array([[0.5, -1.0], [2.0, 0.25]])
+    xs = np.random.default_rng(4).normal(size=(5, 2))
+
+    def loss(w: Any, x: Any) -> Any:
+        out = layer(w, x)
+        return fnp.sum(out["h"] ** 2) + out["s"]
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        per_example = fgrad.vmap(fgrad.grad(loss), in_axes=(None, 0))(w, xs)
+        calls.clear()
+        total = fgrad.grad(lambda w: fnp.sum(fgrad.vmap(loss, in_axes=(None, 0))(w, xs)))(w)
+    plain = lambda w, x: fnp.sum(fnp.tanh(x @ w) ** 2) + fnp.sum(x)  # noqa: E731
+    _assert_close(per_example, [fgrad.grad(plain)(w, x) for x in xs])
+    np.testing.assert_allclose(total, sum(fgrad.grad(plain)(w, x) for x in xs), rtol=BATCHED_RTOL)
+    assert len(calls) == 2, f"one batched forward and one batched recomputation, got {calls}"

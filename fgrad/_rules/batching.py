@@ -164,6 +164,16 @@ def one_by_one(
             BatchingFallbackWarning,
             stacklevel=2,
         )
+    return each_example(prim, values, batched, params, size)
+
+
+def each_example(
+    prim: Primitive, values: Sequence[Any], batched: Flags, params: Params, size: int
+) -> tuple[Any, bool]:
+    """``prim`` once per example, results stacked: the rule of primitives for which a loop is
+    the batched computation itself, such as ``fgrad.random``'s draws (each example's key
+    seeds its own NumPy bit generator, which takes one key). No warning: nothing faster
+    exists to fall back from."""
     if size == 0:
         one = prim(*(exemplar(v) if b else v for v, b in zip(values, batched)), **params)
         parts = one if isinstance(one, tuple) else (one,)

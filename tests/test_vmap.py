@@ -358,3 +358,34 @@ def test_checkpoint_batches_and_still_recomputes_under_an_outer_grad() -> None:
     _assert_close(per_example, [fgrad.grad(plain)(w, x) for x in xs])
     np.testing.assert_allclose(total, sum(fgrad.grad(plain)(w, x) for x in xs), rtol=BATCHED_RTOL)
     assert len(calls) == 2, f"one batched forward and one batched recomputation, got {calls}"
+
+
+@pytest.mark.parametrize(
+    ("a_shape", "b_shape"),
+    [((3,), (3,)), ((3,), (3, 4)), ((2, 3), (3,)), ((2, 3), (3, 4)), ((5, 2, 3), (3, 4)),
+     ((2, 3), (5, 3, 4)), ((3,), (5, 3, 4)), ((5, 2, 3), (5, 3, 4)), ((5, 2, 3), (3,))],
+)  # fmt: skip
+@pytest.mark.parametrize("mapped", ["a", "b", "both"])
+def test_matmul_batches_every_rank_pairing_like_a_loop(
+    a_shape: tuple[int, ...], b_shape: tuple[int, ...], mapped: str
+) -> None:
+    rng = np.random.default_rng(5)
+    size = 4
+    a = rng.normal(size=(size, *a_shape) if mapped in ("a", "both") else a_shape)
+    b = rng.normal(size=(size, *b_shape) if mapped in ("b", "both") else b_shape)
+    in_axes = (0 if mapped in ("a", "both") else None, 0 if mapped in ("b", "both") else None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", fgrad.BatchingFallbackWarning)
+        out = fgrad.vmap(fnp.matmul, in_axes=in_axes)(a, b)
+        grads = fgrad.vmap(fgrad.grad(lambda x, y: fnp.sum(fnp.sin(x @ y))), in_axes=in_axes)(a, b)
+    pick = lambda v, axis, i: v if axis is None else v[i]  # noqa: E731
+    loop = [pick(a, in_axes[0], i) @ pick(b, in_axes[1], i) for i in range(size)]
+    np.testing.assert_allclose(out, np.stack(loop), rtol=BATCHED_RTOL, atol=BATCHED_ATOL)
+    for i in range(size):
+        x, y = pick(a, in_axes[0], i), pick(b, in_axes[1], i)
+        np.testing.assert_allclose(
+            grads[i],
+            fgrad.grad(lambda x, y: fnp.sum(fnp.sin(x @ y)))(x, y),
+            rtol=BATCHED_RTOL,
+            atol=BATCHED_ATOL,
+        )

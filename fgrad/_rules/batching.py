@@ -18,14 +18,16 @@ from typing import Any
 
 import numpy as np
 
-from fgrad._core import Primitive, peek, user_site
+from fgrad._core import Primitive, Tracer, peek, user_site
 
 Flags = Sequence[bool]
 Params = dict[str, Any]
 
 
 def _shape(v: Any) -> tuple[int, ...]:
-    return np.shape(peek(v))
+    while v.__class__ is Tracer:
+        v = v._value
+    return v.shape if v.__class__ is np.ndarray else np.shape(v)
 
 
 def with_batch(v: Any, batched: bool, size: int) -> Any:
@@ -114,9 +116,19 @@ def matmul(
     params: dict[str, Any],
     size: int,
 ) -> tuple[Any, bool]:
-    """``matmul``: vectors become one-row/one-column matrices, stacks align after the batch."""
+    """``matmul``: vectors become one-row/one-column matrices, stacks align after the batch.
+
+    A batch against a shared vector or matrix is one matrix product (batched vectors stacked
+    as the rows of a matrix), not a stack of small products of one row each.
+    """
     (a, b), (a_batched, b_batched) = values, batched
     a_rank, b_rank = len(_shape(a)) - a_batched, len(_shape(b)) - b_batched
+    if not b_batched and b_rank <= 2:
+        return prim(a, b, **params), True
+    if not a_batched and a_rank <= 2:
+        if b_rank >= 2:
+            return prim(a, b, **params), True
+        return prim(b, a if a_rank == 1 else np.swapaxes(a, 0, 1), **params), True
     if not a_batched:
         a = np.expand_dims(a, 0)
     if not b_batched:

@@ -35,6 +35,8 @@ def _matmul_vjp_a(g: Any, ans: Any, a: Any, b: Any) -> Any:
             return g * b
         return unbroadcast(expand_dims(g, -1) * b, shape_of(a))
     if an == 1:
+        if bn == 2:
+            return matmul(b, g)
         return unbroadcast(getitem(matmul(b, expand_dims(g, -1)), (Ellipsis, 0)), shape_of(a))
     return unbroadcast(matmul(g, mT(b)), shape_of(a))
 

@@ -43,7 +43,18 @@ from fgrad.transforms import (
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("datasets", "graph", "losses", "nn", "optim", "plot", "random")
+_SUBMODULES = (
+    "checkpoints",
+    "datasets",
+    "flatten_util",
+    "graph",
+    "lax",
+    "losses",
+    "nn",
+    "optim",
+    "plot",
+    "random",
+)
 
 
 def __getattr__(name: str) -> Any:

@@ -49,6 +49,7 @@ __all__ = [
     "concrete",
     "detach",
     "fun_name",
+    "set_real_part",
     "peek",
     "new_trace",
     "user_site",
@@ -547,7 +548,7 @@ class Primitive:
     (8.0, array(12.))
     """
 
-    __slots__ = ("name", "impl", "vjps", "vjp_joint", "varying_shape", "batch")
+    __slots__ = ("name", "impl", "vjps", "vjp_joint", "varying_shape", "batch", "_real_kept")
 
     def __init__(
         self,
@@ -564,6 +565,27 @@ class Primitive:
         self.vjp_joint = vjp_joint
         self.varying_shape = varying_shape
         self.batch = batch
+        self._real_kept: Primitive | None = None
+
+    def keeping_real_cotangents(self) -> Primitive:
+        """This primitive, recorded where a real traced argument produced a complex result.
+
+        Its VJPs are this primitive's, followed by the real part for every real argument
+        whose cotangent came out complex: the cotangent of a real value is real (JAX's
+        convention: the transpose of the real-to-complex conversion takes the real part).
+        Made once per primitive.
+        """
+        found = self._real_kept
+        if found is None:
+            found = Primitive(
+                self.name,
+                self.impl,
+                vjp_joint=_real_argument_cotangents(self),
+                varying_shape=self.varying_shape,
+                batch=self.batch,
+            )
+            self._real_kept = found
+        return found
 
     def __call__(self, *args: Any, **params: Any) -> Any:
         n = len(args)
@@ -584,6 +606,34 @@ class Primitive:
 
     def __repr__(self) -> str:
         return f"Primitive({self.name!r})"
+
+
+_real_part: list[Callable[[Any], Any]] = [np.real]
+
+
+def set_real_part(real_part: Callable[[Any], Any]) -> None:
+    """Install the differentiable real part (``fgrad._rules.linear`` does, at import)."""
+    _real_part[0] = real_part
+
+
+def _real_argument_cotangents(prim: Primitive) -> Callable[..., list[Any]]:
+    def vjp_joint(
+        g: Any, ans: Any, args: Sequence[Any], params: dict[str, Any], argnums: Sequence[int]
+    ) -> list[Any]:
+        if prim.vjp_joint is not None:
+            cts = list(prim.vjp_joint(g, ans, args, params, argnums))
+        else:
+            cts = []
+            for k in argnums:
+                vjp = prim.vjps[k]
+                cts.append(None if vjp is None else vjp(g, ans, *args, **params))
+        for i, k in enumerate(argnums):
+            ct = cts[i]
+            if ct is not None and _is_complex(ct) and not _is_complex(args[k]):
+                cts[i] = _real_part[0](ct)
+        return cts
+
+    return vjp_joint
 
 
 class Residuals:
@@ -671,29 +721,28 @@ def _locate_failure(exc: Exception, prim: Primitive, trace: Trace, operands: Seq
     raise _mark_located(located) from exc
 
 
-def _complex_result(prim: Primitive, trace: Trace, value: Any) -> None:
-    """Refuse a complex result of ``prim`` on a differentiating trace (``jit`` allows it)."""
-    if trace.replays:
-        return
-    dtype = np.result_type(peek(value))
-    message = (
-        f"{trace.label()}: '{prim.name}' produced a {dtype} value from a traced input "
-        f"(at {user_site()}). Differentiating through complex numbers is not supported yet, "
-        "and a real gradient taken through complex intermediates would be wrong: keep traced "
-        "values real (carry real and imaginary parts as two real arrays), or apply "
-        "fgrad.stop_gradient to the inputs of the complex computation."
-    )
-    raise _mark_located(TypeError(message))
-
-
-def _check_result_kind(prim: Primitive, trace: Trace, value: Any) -> None:
-    """The slow path of the complex check: scalars of other types and nested tracers."""
+def _is_complex(value: Any) -> bool:
     plain = peek(value)
     if plain.__class__ is np.ndarray:
-        if plain.dtype.kind == "c":
-            _complex_result(prim, trace, plain)
-    elif isinstance(plain, (complex, np.complexfloating)):
-        _complex_result(prim, trace, plain)
+        return bool(plain.dtype.kind == "c")
+    return isinstance(plain, (complex, np.complexfloating))
+
+
+def _recorded_primitive(
+    prim: Primitive, trace: Trace, value: Any, args: Sequence[Any], argnums: Sequence[int]
+) -> Primitive:
+    """The primitive to record for a result that is not a float64 array (the slow path).
+
+    A complex result computed from a real traced argument is recorded as
+    :meth:`Primitive.keeping_real_cotangents`: a real value's cotangent stays real (the real
+    part of the complex one, as JAX's transpose of a real-to-complex conversion gives).
+    """
+    if trace.replays or not _is_complex(value):
+        return prim
+    for k in argnums:
+        if not _is_complex(args[k]):
+            return prim.keeping_real_cotangents()
+    return prim
 
 
 def _debug_check(prim: Primitive, value: Any, where: str, site: str | None) -> None:
@@ -740,9 +789,9 @@ def bind1(prim: Primitive, x: Tracer, params: dict[str, Any]) -> Any:
     kind = ans.__class__
     if kind is _NDARRAY:
         if ans.dtype is not _FLOAT64_DTYPE:
-            _check_result_kind(prim, trace, ans)
+            prim = _recorded_primitive(prim, trace, ans, (v,), _FIRST)
     elif kind is not _FLOAT64:
-        _check_result_kind(prim, trace, ans)
+        prim = _recorded_primitive(prim, trace, ans, (v,), _FIRST)
     if _config.checking:
         _record_site(prim, trace, ans)
     tape = trace.tape
@@ -797,9 +846,9 @@ def bind2(prim: Primitive, x: Any, y: Any, params: dict[str, Any]) -> Any:
     kind = ans.__class__
     if kind is _NDARRAY:
         if ans.dtype is not _FLOAT64_DTYPE:
-            _check_result_kind(prim, trace, ans)
+            prim = _recorded_primitive(prim, trace, ans, (xv, yv), argnums)
     elif kind is not _FLOAT64:
-        _check_result_kind(prim, trace, ans)
+        prim = _recorded_primitive(prim, trace, ans, (xv, yv), argnums)
     if _config.checking:
         _record_site(prim, trace, ans)
     tape = trace.tape
@@ -850,9 +899,9 @@ def bindn(prim: Primitive, args: Sequence[Any], params: dict[str, Any]) -> Any:
     kind = ans.__class__
     if kind is _NDARRAY:
         if ans.dtype is not _FLOAT64_DTYPE:
-            _check_result_kind(prim, trace, ans)
+            prim = _recorded_primitive(prim, trace, ans, values, argnums)
     elif kind is not _FLOAT64:
-        _check_result_kind(prim, trace, ans)
+        prim = _recorded_primitive(prim, trace, ans, values, argnums)
     if _config.checking:
         _record_site(prim, trace, ans)
     tape = trace.tape

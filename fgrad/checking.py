@@ -8,6 +8,13 @@ estimates, forward mode along a random direction. The discrepancy is reported
 as the relative error ``|a - n| / max(|a|, |n|, tiny)``: below ``1e-7`` is a
 correct gradient for smooth functions, above ``1e-2`` almost certainly a bug.
 For ``order > 1`` the derivative functions themselves are checked again.
+
+Complex arguments and outputs are checked as pairs of real numbers, under JAX's
+convention (``docs/complex.md``): the real and the imaginary part of each complex
+input element are perturbed separately, and for a real projection
+``p(x) = Re(sum(u * f(x)))`` of the output (with complex weights ``u`` on complex
+output leaves) fgrad's ``vjp(u)`` must equal ``dp/dRe(z) - i dp/dIm(z)``. Forward
+mode moves complex inputs along complex directions.
 """
 
 from __future__ import annotations
@@ -42,23 +49,36 @@ class GradientCheckError(AssertionError):
     """An fgrad derivative disagrees with finite differences."""
 
 
+def _widest(value: np.ndarray) -> np.ndarray:
+    """``value`` in float64, or complex128 if it is complex."""
+    return value.astype(np.complex128 if value.dtype.kind == "c" else np.float64)
+
+
 def _as_float64(tree: Any, argnum: int, fun: Any) -> Any:
     paths_leaves, treedef = tree_flatten_with_path(tree)
     converted = []
     for path, leaf in paths_leaves:
         value = np.asarray(concrete(leaf))
-        if value.dtype.kind != "f":
+        if value.dtype.kind not in "fc":
             raise TypeError(
                 f"check_grads({fun_name(fun)}): argument {argnum}{keystr(path)} has dtype "
-                f"{value.dtype}, but only floating-point arguments can be checked "
+                f"{value.dtype}, but only floating-point and complex arguments can be checked "
                 f"(at {user_site()}). Pass floats (e.g. x.astype(float) or 1.0 instead of 1)."
             )
-        converted.append(value.astype(np.float64))
+        converted.append(_widest(value))
     return tree_unflatten(treedef, converted)
 
 
 def _flat_output(out: Any) -> list[np.ndarray]:
-    return [np.asarray(concrete(leaf), dtype=np.float64) for leaf in tree_flatten(out)[0]]
+    return [_widest(np.asarray(concrete(leaf))) for leaf in tree_flatten(out)[0]]
+
+
+def _random_like(rng: np.random.Generator, value: Any) -> np.ndarray:
+    """Standard normal numbers shaped like ``value``; complex ones for a complex value."""
+    shape = np.shape(value)
+    if np.iscomplexobj(value):
+        return rng.standard_normal(shape) + 1j * rng.standard_normal(shape)
+    return rng.standard_normal(shape)
 
 
 def _relative_error(analytic: np.ndarray, numeric: np.ndarray, tiny: float) -> np.ndarray:
@@ -105,39 +125,44 @@ def _check_reverse(
     errors = {}
 
     def projected(call_args: list[Any]) -> float:
-        return float(sum(np.vdot(u, o) for u, o in zip(projection, _flat_output(fun(*call_args)))))
+        outputs = _flat_output(fun(*call_args))
+        return float(sum(np.vdot(np.conj(u), o).real for u, o in zip(projection, outputs)))
 
     for a, arg in enumerate(args):
         paths_leaves, treedef = tree_flatten_with_path(arg)
         leaves = [leaf for _, leaf in paths_leaves]
         analytic_leaves = tree_flatten(analytic_all[a])[0]
         for k, (path, leaf) in enumerate(paths_leaves):
-            numeric = np.zeros(leaf.shape)
+            numeric = np.zeros(leaf.shape, dtype=leaf.dtype)
             flat = numeric.reshape(-1)
+            # A complex element is two real inputs: dp/dRe - i dp/dIm is its cotangent.
+            parts = (1.0, -1j) if leaf.dtype.kind == "c" else (1.0,)
             for j in range(leaf.size):
+                for part in parts:
 
-                def central(
-                    h: float,
-                    j: int = j,
-                    k: int = k,
-                    a: int = a,
-                    leaf: np.ndarray = leaf,
-                    leaves: list[Any] = leaves,
-                    treedef: Any = treedef,
-                ) -> list[float]:
-                    values = []
-                    for sign in (1.0, -1.0):
-                        shifted = leaf.copy()
-                        shifted.reshape(-1)[j] += sign * h
-                        new_leaves = list(leaves)
-                        new_leaves[k] = shifted
-                        call_args = list(args)
-                        call_args[a] = tree_unflatten(treedef, new_leaves)
-                        values.append(projected(call_args))
-                    return [(values[0] - values[1]) / (2 * h)]
+                    def central(
+                        h: float,
+                        j: int = j,
+                        k: int = k,
+                        a: int = a,
+                        leaf: np.ndarray = leaf,
+                        leaves: list[Any] = leaves,
+                        treedef: Any = treedef,
+                        direction: complex = np.conj(part),
+                    ) -> list[float]:
+                        values = []
+                        for sign in (1.0, -1.0):
+                            shifted = leaf.copy()
+                            shifted.reshape(-1)[j] += sign * h * direction
+                            new_leaves = list(leaves)
+                            new_leaves[k] = shifted
+                            call_args = list(args)
+                            call_args[a] = tree_unflatten(treedef, new_leaves)
+                            values.append(projected(call_args))
+                        return [(values[0] - values[1]) / (2 * h)]
 
-                flat[j] = _richardson(central, step)[0]
-            analytic = np.asarray(concrete(analytic_leaves[k]), dtype=np.float64)
+                    flat[j] += part * _richardson(central, step)[0]
+            analytic = _widest(np.asarray(concrete(analytic_leaves[k])))
             where = f"argument {a}{keystr(path)}"
             errors[where] = _report(
                 f"{label}, reverse mode, {where}", analytic, numeric, rtol, tiny
@@ -190,7 +215,8 @@ def check_grads(
     fun : callable
         Function of the positional ``args`` returning a pytree of float arrays.
     args : sequence
-        Pytrees of floating-point arrays; they are converted to float64.
+        Pytrees of floating-point or complex arrays; they are converted to float64
+        (complex128). Complex inputs are perturbed in their real and imaginary parts.
     order : int
         Highest order of derivative to check (1 or more).
     modes : sequence of {"rev", "fwd"}
@@ -213,6 +239,7 @@ def check_grads(
     Examples
     --------
     >>> fgrad.check_grads(lambda x, y: fnp.sin(x) * y, (np.array([0.5, 1.0]), 2.0))
+    >>> fgrad.check_grads(lambda z: fnp.abs(z) * fnp.exp(z), (np.array([0.5 + 1j, -1j]),))
     >>> bad = fgrad.custom_vjp(fnp.sin)
     >>> bad.defvjp(lambda x: (fnp.sin(x), x), lambda x, g: (g * fnp.sin(x),))
     >>> fgrad.check_grads(bad, (np.array([0.5]),), order=1)
@@ -261,8 +288,8 @@ def gradient_errors(
     args64 = [_as_float64(a, i, fun) for i, a in enumerate(args)]
     rng = np.random.default_rng(seed)
     out_leaves, out_tree = tree_flatten(fun(*args64))
-    projection = [rng.standard_normal(np.shape(concrete(o))) for o in out_leaves]
-    direction = [tree_map(lambda x: rng.standard_normal(np.shape(x)), a) for a in args64]
+    projection = [_random_like(rng, concrete(o)) for o in out_leaves]
+    direction = [tree_map(lambda x: _random_like(rng, x), a) for a in args64]
     return _check(
         fun,
         fun,
@@ -318,8 +345,8 @@ def _check(
         )
     for mode, g in derived:
         g_leaves, g_tree = tree_flatten(g(*args))
-        g_projection = [rng.standard_normal(np.shape(concrete(o))) for o in g_leaves]
-        g_direction = [tree_map(lambda x: rng.standard_normal(np.shape(x)), a) for a in args]
+        g_projection = [_random_like(rng, concrete(o)) for o in g_leaves]
+        g_direction = [tree_map(lambda x: _random_like(rng, x), a) for a in args]
         errors.update(
             _check(
                 g,

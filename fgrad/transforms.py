@@ -31,7 +31,7 @@ from fgrad._core import (
     peek,
     user_site,
 )
-from fgrad._rules.linear import astype, reshape
+from fgrad._rules.linear import astype, real_part, reshape
 from fgrad._rules.shape import concatenate, stack
 from fgrad.tree import (
     GetAttrKey,
@@ -145,7 +145,12 @@ def _static_hint(path: Any) -> str:
 
 
 def _bad_leaf(
-    arg: Any, argnum: int, index: int, dtype: np.dtype[Any] | None, label: str
+    arg: Any,
+    argnum: int,
+    index: int,
+    dtype: np.dtype[Any] | None,
+    label: str,
+    holomorphic: bool = False,
 ) -> TypeError:
     path, leaf = tree_flatten_with_path(arg)[0][index]
     where = f"argument {argnum}{keystr(path)}"
@@ -153,15 +158,15 @@ def _bad_leaf(
     if dtype is None:
         return TypeError(
             f"{label}: {where} is a {type(leaf).__name__} ({leaf!r:.40}), not an array "
-            f"(at {site}). Only floating-point arrays can be differentiated: keep it out of the "
-            f"differentiated arguments (pass it as another argument or close over it)"
-            f"{_static_hint(path)}."
+            f"(at {site}). Only floating-point and complex arrays can be differentiated: keep "
+            f"it out of the differentiated arguments (pass it as another argument or close "
+            f"over it){_static_hint(path)}."
         )
-    if dtype.kind == "c":
+    if holomorphic and dtype.kind == "f":
         return TypeError(
-            f"{label}: {where} has dtype {dtype} (at {site}); differentiating with respect "
-            "to complex inputs is not supported yet. Pass the real and imaginary parts as "
-            "two float arrays."
+            f"{label}: {where} has dtype {dtype}, but holomorphic=True requires complex inputs "
+            f"(at {site}), as in JAX. Pass complex arrays (e.g. x.astype(complex)), or drop "
+            "holomorphic=True to differentiate with respect to real inputs."
         )
     allow_int = (
         ", pass allow_int=True to get float0 gradients for integer inputs"
@@ -188,10 +193,15 @@ class _Boxed:
 
 
 def _box_arguments(
-    trace: Trace, args: tuple[Any, ...], argnums: tuple[int, ...], allow_int: bool = False
+    trace: Trace,
+    args: tuple[Any, ...],
+    argnums: tuple[int, ...],
+    allow_int: bool = False,
+    holomorphic: bool = False,
 ) -> tuple[list[Any], _Boxed]:
     """Wrap the leaves of ``args[argnums]`` as inputs of ``trace``.
 
+    Floating-point and complex leaves are traced (only complex ones with ``holomorphic``).
     With ``allow_int``, integer and boolean leaves stay plain (no tracer: ``None`` in
     ``tracers``) and get ``float0`` gradients.
     """
@@ -217,14 +227,14 @@ def _box_arguments(
                 shape = leaf.shape
             else:
                 found = _leaf_dtype(leaf)
-                if found is None or found.kind != "f":
+                if found is None or found.kind not in "fc":
                     raise _bad_leaf(args[argnum], argnum, i, found, trace.label())
                 dtype = found
                 if leaf.__class__ is not Tracer:
                     leaf = np.asarray(leaf, dtype=dtype)
                 shape = np.shape(peek(leaf))
-            if dtype.kind != "f":
-                raise _bad_leaf(args[argnum], argnum, i, dtype, trace.label())
+            if dtype.kind != "f" and dtype.kind != "c" or (holomorphic and dtype.kind != "c"):
+                raise _bad_leaf(args[argnum], argnum, i, dtype, trace.label(), holomorphic)
             tracer = trace.new_input(leaf)
             tracers.append(tracer)
             dtypes.append(dtype)
@@ -255,10 +265,14 @@ def _finish(ct: Any, dtype: np.dtype[Any], shape: tuple[int, ...]) -> Any:
         return np.zeros(shape, dtype=dtype)
     if ct.__class__ is Tracer:
         if ct.dtype != dtype:
+            if ct.dtype.kind == "c" and dtype.kind != "c":
+                ct = real_part(ct)
             ct = astype(ct, dtype)
         if ct.shape != shape:
             ct = reshape(ct, shape)
         return ct
+    if dtype.kind != "c" and np.iscomplexobj(ct):
+        ct = np.real(ct)
     if ct.__class__ is not np.ndarray or ct.dtype != dtype or not ct.flags.writeable:
         ct = np.array(ct, dtype=dtype)
     if ct.shape != shape:
@@ -279,7 +293,7 @@ def _gradients(cts: list[Any], boxed: _Boxed) -> list[Any]:
     return out
 
 
-def _scalar_output(out: Any, trace: Trace) -> tuple[Any, int]:
+def _scalar_output(out: Any, trace: Trace, holomorphic: bool = False) -> tuple[Any, int]:
     """The output's value and tape slot (-1 when it does not depend on the inputs)."""
     traced = out.__class__ is Tracer and out._trace is trace
     value = out._value if traced else out
@@ -292,13 +306,42 @@ def _scalar_output(out: Any, trace: Trace) -> tuple[Any, int]:
             "fgrad.jacobian for non-scalar outputs."
         )
     dtype = _leaf_dtype(value)
-    if dtype is None or dtype.kind != "f":
+    if holomorphic or (dtype is not None and dtype.kind == "c"):
+        _check_output_kind(dtype, holomorphic, trace.label(), "", "vjp")
+    elif dtype is None or dtype.kind != "f":
         raise TypeError(
             f"{trace.label()}: the function must return a real floating-point scalar, but it "
             f"returned dtype {dtype if dtype is not None else type(value).__name__}. "
             "Compute the result in floating point (e.g. multiply by 1.0 or use x.astype(float))."
         )
     return value, (out._idx if traced else -1)
+
+
+def _check_output_kind(
+    dtype: np.dtype[Any] | None, holomorphic: bool, label: str, where: str, other: str
+) -> None:
+    """JAX's rules for the output of a reverse-mode derivative: real, or complex if holomorphic.
+
+    ``where`` names the output leaf (empty for a single output); ``other`` is the
+    transform that handles what this one refuses (``"vjp"``).
+    """
+    what = f"dtype {dtype}" if dtype is not None else "a value that is not an array"
+    leaf = f" leaf {where}" if where else ""
+    if holomorphic and (dtype is None or dtype.kind != "c"):
+        raise TypeError(
+            f"{label}: with holomorphic=True the function must return complex values, but "
+            f"its output{leaf} has {what}, as in JAX. Drop holomorphic=True for a real-valued "
+            "function."
+        )
+    if not holomorphic and dtype is not None and dtype.kind == "c":
+        raise TypeError(
+            f"{label}: the function returned a complex value (output{leaf} of dtype {dtype}), "
+            "but reverse-mode derivatives are taken of real-valued functions, as in JAX. For "
+            "a holomorphic function pass holomorphic=True (the result is then the complex "
+            "derivative f'(z)); for a real loss reduce the output to a real value (e.g. "
+            f"fgrad.numpy.abs(out) ** 2 or fgrad.numpy.real(out)); for a non-holomorphic "
+            f"function with complex outputs use fgrad.{other} directly."
+        )
 
 
 def _split_aux(out: Any, trace: Trace) -> tuple[Any, Any]:
@@ -316,6 +359,7 @@ def value_and_grad(
     argnums: int | Sequence[int] = 0,
     has_aux: bool = False,
     allow_int: bool = False,
+    holomorphic: bool = False,
 ) -> Callable[..., Any]:
     """Make a function that returns ``fun``'s value and its gradient.
 
@@ -335,6 +379,11 @@ def value_and_grad(
         ``numpy.zeros(shape, fgrad.float0)``: an array of the leaf's shape whose
         zero-byte dtype :data:`float0` says "no gradient" (an optimizer adding
         it to an array fails loudly instead of silently adding zeros).
+    holomorphic : bool
+        ``fun`` is holomorphic: its inputs and output must be complex, and the
+        gradient is the complex derivative ``f'(z)`` (as in JAX). Without it the
+        output must be real; a complex input ``z = x + iy`` then gets
+        ``df/dx - i df/dy`` (JAX's convention, see ``docs/complex.md``).
 
     Returns
     -------
@@ -349,8 +398,11 @@ def value_and_grad(
     >>> value, grads = fgrad.value_and_grad(loss)({"w": 2.0, "b": 1.0}, np.array([1.0, 2.0]))
     >>> float(value), float(grads["w"]), float(grads["b"])
     (34.0, 26.0, 16.0)
+    >>> value, derivative = fgrad.value_and_grad(lambda z: z**3, holomorphic=True)(1j)
+    >>> complex(value), derivative
+    ((-0-1j), array(-3.+0.j))
     """
-    return _value_and_grad(fun, argnums, has_aux, "value_and_grad", allow_int)
+    return _value_and_grad(fun, argnums, has_aux, "value_and_grad", allow_int, holomorphic)
 
 
 def _value_and_grad(
@@ -359,6 +411,7 @@ def _value_and_grad(
     has_aux: bool,
     transform: str,
     allow_int: bool = False,
+    holomorphic: bool = False,
 ) -> Callable[..., Any]:
     _check_callable(fun, transform)
     single = isinstance(argnums, (int, np.integer))
@@ -367,11 +420,11 @@ def _value_and_grad(
         nums = _normalize_argnums(argnums, len(args), fun, transform)
         trace = new_trace(transform, fun)
         try:
-            new_args, boxed = _box_arguments(trace, args, nums, allow_int)
+            new_args, boxed = _box_arguments(trace, args, nums, allow_int, holomorphic)
             out = fun(*new_args, **kwargs)
             if has_aux:
                 out, aux = _split_aux(out, trace)
-            value, out_idx = _scalar_output(out, trace)
+            value, out_idx = _scalar_output(out, trace, holomorphic)
             if out_idx >= 0:
                 seed = np.ones((), dtype=np.result_type(peek(value)))
                 cts = backward_pass(trace.tape, [(out_idx, seed)], True, trace.sites)
@@ -393,12 +446,16 @@ def grad(
     argnums: int | Sequence[int] = 0,
     has_aux: bool = False,
     allow_int: bool = False,
+    holomorphic: bool = False,
 ) -> Callable[..., Any]:
     """Make a function that returns the gradient of scalar-valued ``fun``.
 
     Parameters are as for :func:`value_and_grad`. With ``has_aux`` the result
     is ``(grads, aux)``. With ``allow_int``, integer and boolean inputs get
     gradients of dtype :data:`float0` (zero bytes per element) and their shape.
+    Complex inputs follow JAX's convention: for a real-valued ``fun`` of
+    ``z = x + iy`` the gradient is ``df/dx - i df/dy`` (conjugate it for a
+    descent direction); with ``holomorphic=True`` it is ``f'(z)``.
 
     Examples
     --------
@@ -409,8 +466,12 @@ def grad(
     >>> dx, dn = fgrad.grad(lambda x, n: x * n, argnums=(0, 1), allow_int=True)(2.0, 3)
     >>> dx, dn.shape, dn.dtype == fgrad.float0
     (array(3.), (), True)
+    >>> fgrad.grad(lambda z: fnp.abs(z) ** 2)(3 + 4j)
+    array(6.-8.j)
+    >>> fgrad.grad(lambda z: z**3, holomorphic=True)(1 + 1j)  # 3 z**2
+    array(0.+6.j)
     """
-    vg = _value_and_grad(fun, argnums, has_aux, "grad", allow_int)
+    vg = _value_and_grad(fun, argnums, has_aux, "grad", allow_int, holomorphic)
 
     def grad_fun(*args: Any, **kwargs: Any) -> Any:
         value, grads = vg(*args, **kwargs)
@@ -440,15 +501,16 @@ def _cotangent_leaf(ct: Any, shape: tuple[int, ...], dtype: np.dtype[Any], where
             value = np.asarray(ct)
         except Exception:
             value = np.asarray(ct, dtype=object)
-        if value.dtype.kind not in "biuf" or (
+        if value.dtype.kind not in "biufc" or (
             dtype.kind != "O" and not np.can_cast(value.dtype, dtype, "same_kind")
         ):
+            kind = "an array" if dtype.kind == "c" else "a real array"
             raise TypeError(
                 f"{where} has dtype {value.dtype}, but the output leaf has dtype {dtype}. "
-                f"Pass a real array (or Python number) of shape {shape}."
+                f"Pass {kind} (or Python number) of shape {shape}."
             )
         got_shape = value.shape
-        ct = value.astype(dtype, copy=False) if dtype.kind == "f" else value
+        ct = value.astype(dtype, copy=False) if dtype.kind in "fc" else value
     if got_shape != shape:
         raise ValueError(
             f"{where} has shape {got_shape}, but the output leaf has shape {shape}. "
@@ -487,6 +549,13 @@ def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
     (array([ 2., 40.]),)
     >>> fgrad.vjp(lambda x: x + 1.8, 0.7)[1](1.0)
     (array(1.),)
+
+    Complex values follow JAX's convention (``docs/complex.md``): the pullback is the
+    transpose of the derivative, without conjugation, so for ``z * z`` it multiplies
+    the cotangent by ``2 z``:
+
+    >>> fgrad.vjp(lambda z: z * z, 1 + 2j)[1](1j)
+    (array(-4.+2.j),)
     """
     return _vjp(fun, primals, has_aux, "vjp", fun)
 
@@ -497,13 +566,19 @@ def _vjp(
     has_aux: bool,
     transform: str,
     named: Any,
+    holomorphic: bool = False,
 ) -> Any:
-    """:func:`vjp`, with errors reported as ``transform(named)``."""
+    """:func:`vjp`, with errors reported as ``transform(named)``.
+
+    ``holomorphic`` requires complex inputs (``jacrev``'s check).
+    """
     _check_callable(fun, transform)
     trace = new_trace(transform, named)
     label = trace.label()
     try:
-        new_args, boxed = _box_arguments(trace, tuple(primals), tuple(range(len(primals))))
+        new_args, boxed = _box_arguments(
+            trace, tuple(primals), tuple(range(len(primals))), holomorphic=holomorphic
+        )
         out = fun(*new_args)
         if has_aux:
             out, aux = _split_aux(out, trace)
@@ -593,6 +668,17 @@ def _check_tangents(label: str, primals: tuple[Any, ...], tangents: tuple[Any, .
                     f"but the primal has shape {np.shape(peek(pl))}. Tangents must match the "
                     "primals' shapes."
                 )
+            tangent_dtype, primal_dtype = _leaf_dtype(tl), _leaf_dtype(pl)
+            if (
+                tangent_dtype is not None
+                and tangent_dtype.kind == "c"
+                and (primal_dtype is None or primal_dtype.kind != "c")
+            ):
+                raise TypeError(
+                    f"{label}: tangent {i}{keystr(path)} has dtype {tangent_dtype}, but the "
+                    f"primal has dtype {primal_dtype}: a real input moves along real "
+                    "directions only. Pass a real tangent, or make the primal complex."
+                )
 
 
 def jvp(
@@ -620,6 +706,12 @@ def jvp(
     >>> out, tangent, aux = fgrad.jvp(lambda x: (x * x, "note"), (3.0,), (1.0,), has_aux=True)
     >>> tangent, aux
     (array(6.), 'note')
+
+    Complex primals take complex tangents; the result is the R-linear derivative
+    applied to them (``conj`` is not holomorphic, so ``i`` maps to ``-i``):
+
+    >>> fgrad.jvp(fnp.conj, (1 + 2j,), (1j,))[1]
+    array(0.-1.j)
     """
     return _jvp(fun, primals, tangents, "jvp", fun, has_aux)
 
@@ -720,7 +812,10 @@ def _diff_args(
 
 
 def jacobian(
-    fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False
+    fun: Callable[..., Any],
+    argnums: int | Sequence[int] = 0,
+    has_aux: bool = False,
+    holomorphic: bool = False,
 ) -> Callable[..., Any]:
     """Jacobian by reverse mode: one VJP per output element.
 
@@ -728,7 +823,9 @@ def jacobian(
     ``S_in`` has shape ``S_out + S_in``; for pytrees, the output structure
     holds the input structure (as in JAX). ``argnums`` as in :func:`grad`.
     With ``has_aux``, ``fun`` returns ``(out, aux)`` and the result is
-    ``(jacobian, aux)``.
+    ``(jacobian, aux)``. As ``jax.jacrev``: outputs must be real (complex
+    inputs then get rows ``df/dx - i df/dy``), unless ``holomorphic=True``,
+    which requires complex inputs and outputs and gives ``df_i/dz_j``.
 
     Examples
     --------
@@ -737,8 +834,40 @@ def jacobian(
            [0., 6.]])
     >>> fgrad.jacrev(lambda x: (x ** 2, "squares"), has_aux=True)(np.array([1.0, 3.0]))[1]
     'squares'
+    >>> fgrad.jacobian(lambda z: z ** 2, holomorphic=True)(np.array([1j, 2.0 + 0j]))
+    array([[0.+2.j, 0.+0.j],
+           [0.+0.j, 4.+0.j]])
     """
-    return _jacobian(fun, argnums, "jacobian", has_aux)
+    return _jacobian(fun, argnums, "jacobian", has_aux, holomorphic)
+
+
+def _check_input_kinds(
+    diff: Sequence[Any], nums: tuple[int, ...], label: str, holomorphic: bool
+) -> None:
+    """``jacfwd``'s inputs as in JAX: real, or complex with ``holomorphic``."""
+    for argnum, arg in zip(nums, diff):
+        for index, (path, leaf) in enumerate(tree_flatten_with_path(arg)[0]):
+            dtype = _leaf_dtype(leaf)
+            if dtype is None:
+                continue
+            if holomorphic and dtype.kind == "f":
+                raise _bad_leaf(arg, argnum, index, dtype, label, holomorphic)
+            if not holomorphic and dtype.kind == "c":
+                raise TypeError(
+                    f"{label}: argument {argnum}{keystr(path)} has dtype {dtype}, but "
+                    f"forward-mode Jacobians take real inputs (at {user_site()}), as in JAX: "
+                    "a complex input moves in two real directions. Pass holomorphic=True for "
+                    "a holomorphic function (the result is then f'(z)), use fgrad.jacrev for "
+                    "a real-valued function, or fgrad.jvp with complex tangents."
+                )
+
+
+def _check_output_kinds(out: Any, label: str, holomorphic: bool, forward: bool) -> None:
+    """A Jacobian's outputs as in JAX: complex with ``holomorphic``; real for reverse mode."""
+    for path, leaf in tree_flatten_with_path(out)[0]:
+        dtype = _leaf_dtype(leaf)
+        if holomorphic or not forward:
+            _check_output_kind(dtype, holomorphic, label, keystr(path), "vjp")
 
 
 def _jacobian(
@@ -746,6 +875,7 @@ def _jacobian(
     argnums: int | Sequence[int],
     transform: str,
     has_aux: bool = False,
+    holomorphic: bool = False,
 ) -> Callable[..., Any]:
     _check_callable(fun, transform)
     single = isinstance(argnums, (int, np.integer))
@@ -755,9 +885,10 @@ def _jacobian(
         diff = [args[n] for n in nums]
         partial_fun = _diff_args(fun, args, nums)
         if has_aux:
-            out, pullback, aux = _vjp(partial_fun, diff, True, transform, fun)
+            out, pullback, aux = _vjp(partial_fun, diff, True, transform, fun, holomorphic)
         else:
-            out, pullback = _vjp(partial_fun, diff, False, transform, fun)
+            out, pullback = _vjp(partial_fun, diff, False, transform, fun, holomorphic)
+        _check_output_kinds(out, _label(transform, fun), holomorphic, forward=False)
         out_leaves, out_tree = tree_flatten(out)
         in_flat = [tree_flatten(d) for d in diff]
         rows: dict[tuple[int, int, int], list[Any]] = {}
@@ -788,13 +919,18 @@ jacrev = jacobian
 
 
 def jacfwd(
-    fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False
+    fun: Callable[..., Any],
+    argnums: int | Sequence[int] = 0,
+    has_aux: bool = False,
+    holomorphic: bool = False,
 ) -> Callable[..., Any]:
     """Jacobian by forward mode: one JVP per input element.
 
     Same layout as :func:`jacobian`; cheaper when inputs are fewer than outputs.
     With ``has_aux``, ``fun`` returns ``(out, aux)`` and the result is
-    ``(jacobian, aux)``.
+    ``(jacobian, aux)``. As ``jax.jacfwd``: inputs must be real (outputs may
+    be complex), unless ``holomorphic=True``, which requires complex inputs
+    and outputs and gives ``df_i/dz_j``.
 
     Examples
     --------
@@ -804,8 +940,10 @@ def jacfwd(
     >>> jac, aux = fgrad.jacfwd(lambda x: (3.0 * x, {"n": 2}), has_aux=True)(np.ones(2))
     >>> jac[0], aux
     (array([3., 0.]), {'n': 2})
+    >>> fgrad.jacfwd(fnp.exp, holomorphic=True)(np.array(1j))
+    array(0.54030231+0.84147098j)
     """
-    return _jacfwd(fun, argnums, "jacfwd", has_aux)
+    return _jacfwd(fun, argnums, "jacfwd", has_aux, holomorphic)
 
 
 def _jacfwd(
@@ -813,6 +951,7 @@ def _jacfwd(
     argnums: int | Sequence[int],
     transform: str,
     has_aux: bool = False,
+    holomorphic: bool = False,
 ) -> Callable[..., Any]:
     _check_callable(fun, transform)
     single = isinstance(argnums, (int, np.integer))
@@ -820,7 +959,9 @@ def _jacfwd(
     def jacfwd_fun(*args: Any) -> Any:
         nums = _normalize_argnums(argnums, len(args), fun, transform)
         diff = [args[n] for n in nums]
+        _check_input_kinds(diff, nums, _label(transform, fun), holomorphic)
         out, push, aux = _linearized(_diff_args(fun, args, nums), diff, transform, fun, has_aux)
+        _check_output_kinds(out, _label(transform, fun), holomorphic, forward=True)
         out_leaves, out_tree = tree_flatten(out)
         in_flat = [tree_flatten(d) for d in diff]
         all_in_leaves = [leaf for leaves, _ in in_flat for leaf in leaves]
@@ -857,13 +998,17 @@ def _jacfwd(
 
 
 def hessian(
-    fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False
+    fun: Callable[..., Any],
+    argnums: int | Sequence[int] = 0,
+    has_aux: bool = False,
+    holomorphic: bool = False,
 ) -> Callable[..., Any]:
     """Hessian of scalar-valued ``fun``: ``jacfwd(jacobian(fun))``.
 
     For an input of shape ``S`` the result has shape ``S + S``. With
     ``has_aux``, ``fun`` returns ``(value, aux)`` and the result is
-    ``(hessian, aux)``.
+    ``(hessian, aux)``. With ``holomorphic=True`` (complex inputs and output)
+    it is the matrix of complex second derivatives, as ``jax.hessian``.
 
     Examples
     --------
@@ -872,8 +1017,11 @@ def hessian(
            [2., 0.]])
     >>> fgrad.hessian(lambda x: (x ** 3, "aux"), has_aux=True)(2.0)
     (array(12.), 'aux')
+    >>> fgrad.hessian(lambda z: z ** 3, holomorphic=True)(1j)  # 6 z
+    array(0.+6.j)
     """
-    return _jacfwd(_jacobian(fun, argnums, "hessian", has_aux), argnums, "hessian", has_aux)
+    inner = _jacobian(fun, argnums, "hessian", has_aux, holomorphic)
+    return _jacfwd(inner, argnums, "hessian", has_aux, holomorphic)
 
 
 def stop_gradient(x: Any) -> Any:

@@ -13,6 +13,13 @@ structure; :func:`tree_unflatten` rebuilds it. The semantics follow
 * every other object (NumPy arrays, Python scalars, arbitrary objects) is a
   leaf, including subclasses of ``dict`` and ``list`` that are not registered.
 
+The short names of ``jax.tree`` are aliases of the ``tree_*`` functions:
+``fgrad.tree.map``, ``leaves``, ``structure``, ``flatten``, ``unflatten``,
+``reduce``, ``all``, ``map_with_path``, ``flatten_with_path`` and
+``leaves_with_path``. :func:`summary` tabulates a tree's leaves; a
+:class:`PyTreeDef` pickles. ``ravel_pytree`` is in :mod:`fgrad.flatten_util`
+and saving to ``.npz`` files in :mod:`fgrad.checkpoints`.
+
 Examples
 --------
 >>> params = {"w": np.ones(2), "b": 0.5}
@@ -23,10 +30,13 @@ Examples
 PyTreeDef({'b': *, 'w': *})
 >>> tree_map(lambda p, g: p - 0.1 * g, params, params)
 {'b': 0.45, 'w': array([0.9, 0.9])}
+>>> fgrad.tree.map(lambda p: 2 * p, params)
+{'b': 1.0, 'w': array([2., 2.])}
 """
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import functools
 import operator
@@ -34,6 +44,8 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import Any, TypeVar, final, overload
+
+import numpy as np
 
 __all__ = [
     "DictKey",
@@ -46,11 +58,14 @@ __all__ = [
     "keystr",
     "register_dataclass",
     "register_pytree_node",
+    "summary",
     "tree_all",
     "tree_flatten",
     "tree_flatten_with_path",
     "tree_leaves",
+    "tree_leaves_with_path",
     "tree_map",
+    "tree_map_with_path",
     "tree_reduce",
     "tree_structure",
     "tree_unflatten",
@@ -150,7 +165,7 @@ def keystr(path: Iterable[Any]) -> str:
     >>> keystr((GetAttrKey("w"),))
     '.w'
     """
-    return "".join(map(str, path))
+    return "".join([str(entry) for entry in path])
 
 
 def _plural(n: int) -> str:
@@ -161,7 +176,18 @@ def _plural(n: int) -> str:
 class _NodeType:
     """How one container type is flattened, rebuilt, keyed, described and printed."""
 
-    __slots__ = ("describe", "flatten", "keys", "name", "render", "unflatten")
+    __slots__ = (
+        "data_fields",
+        "describe",
+        "flatten",
+        "keys",
+        "kind",
+        "meta_fields",
+        "name",
+        "nodetype",
+        "render",
+        "unflatten",
+    )
 
     def __init__(
         self,
@@ -171,6 +197,11 @@ class _NodeType:
         keys: Callable[[Any, int], Sequence[KeyEntry]],
         describe: Callable[[Any, int], str],
         render: Callable[[Any, list[str]], str],
+        *,
+        kind: str,
+        nodetype: type | None = None,
+        data_fields: tuple[str, ...] = (),
+        meta_fields: tuple[str, ...] = (),
     ) -> None:
         self.name = name
         self.flatten = flatten
@@ -178,6 +209,12 @@ class _NodeType:
         self.keys = keys
         self.describe = describe
         self.render = render
+        # "tuple", "list", "dict", "OrderedDict", "None", "namedtuple", "dataclass" or "custom"
+        self.kind = kind
+        # the registered class (None for namedtuples, whose class is their aux data)
+        self.nodetype = nodetype
+        self.data_fields = data_fields
+        self.meta_fields = meta_fields
 
     def __repr__(self) -> str:
         return f"<pytree node type {self.name}>"
@@ -216,6 +253,8 @@ _TUPLE = _NodeType(
     _sequence_keys,
     lambda aux, n: f"a tuple of {_plural(n)}",
     _render_tuple,
+    kind="tuple",
+    nodetype=tuple,
 )
 _LIST = _NodeType(
     "list",
@@ -224,6 +263,8 @@ _LIST = _NodeType(
     _sequence_keys,
     lambda aux, n: f"a list of {_plural(n)}",
     lambda aux, kids: f"[{', '.join(kids)}]",
+    kind="list",
+    nodetype=list,
 )
 _DICT = _NodeType(
     "dict",
@@ -232,6 +273,8 @@ _DICT = _NodeType(
     _dict_keys,
     lambda aux, n: f"a dict with keys {list(aux)!r}",
     _render_mapping,
+    kind="dict",
+    nodetype=dict,
 )
 _ORDERED_DICT = _NodeType(
     "OrderedDict",
@@ -240,6 +283,8 @@ _ORDERED_DICT = _NodeType(
     _dict_keys,
     lambda aux, n: f"an OrderedDict with keys {list(aux)!r}",
     lambda aux, kids: f"OrderedDict({_render_mapping(aux, kids)})",
+    kind="OrderedDict",
+    nodetype=OrderedDict,
 )
 _NONE = _NodeType(
     "None",
@@ -248,6 +293,8 @@ _NONE = _NodeType(
     lambda aux, n: [],
     lambda aux, n: "None",
     lambda aux, kids: "None",
+    kind="None",
+    nodetype=type(None),
 )
 _NAMEDTUPLE = _NodeType(
     "namedtuple",
@@ -258,6 +305,7 @@ _NAMEDTUPLE = _NodeType(
     lambda aux, kids: (
         f"{aux.__qualname__}({', '.join(f'{f}={c}' for f, c in zip(aux._fields, kids))})"
     ),
+    kind="namedtuple",
 )
 
 _registry: dict[type, _NodeType] = {
@@ -348,52 +396,110 @@ def register_pytree_node(
             lambda aux, n: [FlattenedIndexKey(i) for i in range(n)],
             lambda aux, n: f"a {name} node of {_plural(n)} with aux data {aux!r}",
             lambda aux, kids: f"CustomNode({name}[{aux!r}], [{', '.join(kids)}])",
+            kind="custom",
+            nodetype=nodetype,
         ),
     )
 
 
-@overload
-def register_dataclass(cls: type[T], *, static: Sequence[str] = ()) -> type[T]: ...
+class _UnhashableStaticField(TypeError):
+    """A static (meta) field holds an unhashable value; ``path`` is filled in on the way up."""
+
+    def __init__(self, class_name: str, field: str, value: Any) -> None:
+        super().__init__(class_name, field)
+        self.class_name = class_name
+        self.field = field
+        self.value = value
+        self.path: list[KeyEntry] = []
+
+    def __str__(self) -> str:
+        where = f"at path {keystr(self.path)}" if self.path else "at the root of the tree"
+        return (
+            f"static field {self.class_name}.{self.field} {where} holds {self.value!r:.60}, "
+            f"an unhashable {type(self.value).__name__}: static (meta) fields are part of the "
+            "tree structure, which is compared and hashed (jit caches by it). Use a hashable "
+            "value (a tuple instead of a list, a string, a number) or make it a data field"
+        )
 
 
 @overload
 def register_dataclass(
-    cls: None = None, *, static: Sequence[str] = ()
+    nodetype: type[T],
+    data_fields: Sequence[str] | None = None,
+    meta_fields: Sequence[str] | None = None,
+    drop_fields: Sequence[str] = (),
+    *,
+    static: Sequence[str] = (),
+) -> type[T]: ...
+
+
+@overload
+def register_dataclass(
+    nodetype: None = None,
+    data_fields: Sequence[str] | None = None,
+    meta_fields: Sequence[str] | None = None,
+    drop_fields: Sequence[str] = (),
+    *,
+    static: Sequence[str] = (),
 ) -> Callable[[type[T]], type[T]]: ...
 
 
-def register_dataclass(cls: type[T] | None = None, *, static: Sequence[str] = ()) -> Any:
-    """Register a dataclass as a pytree node whose children are its (non-static) fields.
+def register_dataclass(
+    nodetype: type[T] | None = None,
+    data_fields: Sequence[str] | None = None,
+    meta_fields: Sequence[str] | None = None,
+    drop_fields: Sequence[str] = (),
+    *,
+    static: Sequence[str] = (),
+) -> Any:
+    """Register a dataclass as a pytree node whose children are its data fields.
 
-    Usable as a class decorator, bare or called with ``static=``. Fields are
-    visited in declaration order and the instance is rebuilt by calling
-    ``cls(**fields)``. *Static* fields (settings such as an activation name)
-    are not leaves: they are kept in the tree structure, so transforms,
-    optimizers and ``tree_map`` never see them, and two trees match only if
-    their static values are equal.
+    The signature is ``jax.tree_util.register_dataclass``'s, plus ``static=``.
+    Usable as a class decorator, bare or called with keywords. Data fields
+    are the children, visited in the order given (declaration order when
+    inferred); the instance is rebuilt by calling ``nodetype(**fields)``.
+    *Meta* (static) fields, settings such as an activation name, are not
+    leaves: they are kept in the tree structure, so transforms, optimizers
+    and ``tree_map`` never see them, and two trees match only if their meta
+    values are equal.
 
     Parameters
     ----------
-    cls : type
-        A dataclass all of whose fields are ``__init__`` parameters.
+    nodetype : type
+        The class. Without ``data_fields`` and ``meta_fields`` it must be a
+        dataclass all of whose fields are ``__init__`` parameters; with both,
+        any class whose ``__init__`` takes those names as keywords.
+    data_fields : sequence of str, optional
+        Names of the fields that are children (array leaves or subtrees).
+    meta_fields : sequence of str, optional
+        Names of the static fields. Give both lists or neither; for a
+        dataclass their union must be its ``__init__`` fields (less
+        ``drop_fields``). When neither is given, a field declared with
+        ``dataclasses.field(metadata={"static": True})`` or named in
+        ``static`` is a meta field and every other field a data field.
+    drop_fields : sequence of str, optional
+        Dataclass ``__init__`` fields that are neither: not stored in the
+        tree, so the class's default is used when rebuilding.
     static : sequence of str, optional
-        Names of static fields. A field declared with
-        ``dataclasses.field(metadata={"static": True})`` is static too. Static
-        values must be hashable and compare with ``==`` to a bool (strings,
-        numbers, tuples of them), because they are part of the tree structure.
+        fgrad's shorthand for ``meta_fields`` with inferred data fields (not
+        combinable with ``data_fields``/``meta_fields``).
 
     Returns
     -------
     type
-        ``cls`` itself (or, called without ``cls``, a decorator).
+        ``nodetype`` itself (or, called without it, a decorator).
 
     Raises
     ------
     TypeError
-        If ``cls`` is not a dataclass or has a field with ``init=False``.
+        If ``nodetype`` is not a class, the field lists are incomplete, or a
+        dataclass used without field lists has a field with ``init=False``.
+        Flattening an instance whose meta field is unhashable raises a
+        ``TypeError`` naming the class, the field and its pytree path.
     ValueError
-        If ``cls`` is already registered or ``static`` names a field it does
-        not have.
+        If ``nodetype`` is already registered, or a name is not a field of a
+        dataclass ``nodetype``, is listed twice, or a dataclass field is left
+        out.
 
     Examples
     --------
@@ -414,35 +520,131 @@ def register_dataclass(cls: type[T] | None = None, *, static: Sequence[str] = ()
     ...     activation: str
     >>> tree_flatten(Layer(w=1.0, activation="tanh"))
     ([1.0], PyTreeDef(Layer[activation='tanh'](w=*)))
+
+    JAX's form, with explicit field lists:
+
+    >>> @dataclasses.dataclass
+    ... class Conv:
+    ...     kernel: float
+    ...     stride: int
+    >>> _ = register_dataclass(Conv, data_fields=["kernel"], meta_fields=["stride"])
+    >>> tree_leaves(Conv(kernel=0.5, stride=2))
+    [0.5]
+    >>> tree_structure(Conv(0.5, 2)) == tree_structure(Conv(0.1, 3))
+    False
     """
-    if cls is None:
-        return functools.partial(_register_dataclass, static=tuple(static))
-    return _register_dataclass(cls, static=tuple(static))
-
-
-def _register_dataclass(cls: type[T], static: tuple[str, ...]) -> type[T]:
-    if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
-        raise TypeError(f"register_dataclass expects a dataclass type, got {cls!r}")
     if isinstance(static, str):
         static = (static,)
-    fields = dataclasses.fields(cls)
+    if isinstance(drop_fields, str):
+        drop_fields = (drop_fields,)
+
+    def register(cls: type[T]) -> type[T]:
+        return _register_dataclass(
+            cls,
+            None if data_fields is None else _names(data_fields, "data_fields"),
+            None if meta_fields is None else _names(meta_fields, "meta_fields"),
+            _names(drop_fields, "drop_fields"),
+            _names(static, "static"),
+        )
+
+    if nodetype is None:
+        return register
+    return register(nodetype)
+
+
+def _names(names: Any, argument: str) -> tuple[str, ...]:
+    if isinstance(names, str):
+        return (names,)
+    try:
+        out = tuple(names)
+    except TypeError:
+        raise TypeError(
+            f"register_dataclass: {argument} must be a sequence of field names, got {names!r}"
+        ) from None
+    bad = [n for n in out if not isinstance(n, str)]
+    if bad:
+        raise TypeError(
+            f"register_dataclass: {argument} must hold field names (str), got {bad[0]!r}"
+        )
+    return out
+
+
+def _dataclass_fields(
+    cls: type,
+    data_fields: tuple[str, ...] | None,
+    meta_fields: tuple[str, ...] | None,
+    drop_fields: tuple[str, ...],
+    static: tuple[str, ...],
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The data and meta field names of ``cls``, checked against its fields."""
+    name = cls.__qualname__
+    explicit = data_fields is not None or meta_fields is not None
+    if explicit and (data_fields is None or meta_fields is None):
+        raise TypeError(
+            "register_dataclass: give both data_fields and meta_fields or neither, got "
+            f"data_fields={data_fields!r}, meta_fields={meta_fields!r}"
+        )
+    if explicit and static:
+        raise TypeError(
+            "register_dataclass: static= is shorthand for meta_fields= with inferred data "
+            "fields; do not combine it with data_fields/meta_fields"
+        )
+    is_dataclass = dataclasses.is_dataclass(cls)
+    if data_fields is not None and meta_fields is not None:
+        listed = [*data_fields, *meta_fields, *drop_fields]
+        twice = sorted({n for n in listed if listed.count(n) > 1})
+        if twice:
+            raise ValueError(f"register_dataclass: {name} fields {twice!r} are listed twice")
+        if is_dataclass:
+            init_names = [f.name for f in dataclasses.fields(cls) if f.init]
+            unknown = [n for n in listed if n not in init_names]
+            missing = [n for n in init_names if n not in listed]
+            if unknown or missing:
+                raise ValueError(
+                    f"register_dataclass: data_fields, meta_fields and drop_fields must list "
+                    f"exactly the __init__ fields of {name} {tuple(init_names)!r}; "
+                    + (f"not fields: {unknown!r}" if unknown else "")
+                    + ("; " if unknown and missing else "")
+                    + (f"left out: {missing!r}" if missing else "")
+                )
+        elif drop_fields:
+            raise TypeError(f"register_dataclass: drop_fields needs a dataclass, {name} is not one")
+        return data_fields, meta_fields
+    if not is_dataclass:
+        raise TypeError(
+            f"register_dataclass expects a dataclass type, got {cls!r}; other classes need "
+            "explicit data_fields and meta_fields"
+        )
+    fields = [f for f in dataclasses.fields(cls) if f.name not in drop_fields]
     no_init = [f.name for f in fields if not f.init]
     if no_init:
         raise TypeError(
-            f"register_dataclass: {cls.__qualname__} has fields with init=False {no_init!r}; "
+            f"register_dataclass: {name} has fields with init=False {no_init!r}; "
             "every field must be an __init__ parameter to rebuild the instance"
         )
-    all_names = [f.name for f in fields]
-    unknown = [n for n in static if n not in all_names]
-    if unknown:
-        raise ValueError(
-            f"register_dataclass: static={static!r} names {unknown!r}, which "
-            f"{cls.__qualname__} does not have; its fields are {tuple(all_names)!r}"
-        )
-    static_names = tuple(
-        f.name for f in fields if f.name in static or f.metadata.get("static", False)
-    )
-    names = tuple(n for n in all_names if n not in static_names)
+    all_names = [f.name for f in dataclasses.fields(cls)]
+    for argument, names in (("static", static), ("drop_fields", drop_fields)):
+        unknown = [n for n in names if n not in all_names]
+        if unknown:
+            raise ValueError(
+                f"register_dataclass: {argument}={names!r} names {unknown!r}, which "
+                f"{name} does not have; its fields are {tuple(all_names)!r}"
+            )
+    meta = tuple(f.name for f in fields if f.name in static or f.metadata.get("static", False))
+    data = tuple(f.name for f in fields if f.name not in meta)
+    return data, meta
+
+
+def _register_dataclass(
+    cls: type[T],
+    data_fields: tuple[str, ...] | None,
+    meta_fields: tuple[str, ...] | None,
+    drop_fields: tuple[str, ...],
+    static: tuple[str, ...],
+) -> type[T]:
+    if not isinstance(cls, type):
+        raise TypeError(f"register_dataclass expects a class, got {cls!r}")
+    names, static_names = _dataclass_fields(cls, data_fields, meta_fields, drop_fields, static)
     name = cls.__qualname__
     get_static: Callable[[Any], Any]
     if not static_names:
@@ -450,13 +652,22 @@ def _register_dataclass(cls: type[T], static: tuple[str, ...]) -> type[T]:
         def get_static(x: Any) -> None:
             return None
     else:
-        getters = operator.attrgetter(*static_names)
-        if len(static_names) == 1:
+        static_getter = operator.attrgetter(*static_names)
+        one_static = len(static_names) == 1
 
-            def get_static(x: Any) -> tuple[Any, ...]:
-                return (getters(x),)
-        else:
-            get_static = getters
+        def get_static(x: Any) -> tuple[Any, ...]:
+            aux = (static_getter(x),) if one_static else static_getter(x)
+            try:
+                hash(aux)
+            except TypeError:
+                for field, value in zip(static_names, aux):
+                    try:
+                        hash(value)
+                    except TypeError:
+                        raise _UnhashableStaticField(name, field, value) from None
+                raise
+            return aux
+
     flatten: Callable[[Any], tuple[tuple[Any, ...], Any]]
     if not names:
 
@@ -502,6 +713,10 @@ def _register_dataclass(cls: type[T], static: tuple[str, ...]) -> type[T]:
             lambda aux, kids: (
                 f"{name}{static_text(aux)}({', '.join(f'{f}={c}' for f, c in zip(names, kids))})"
             ),
+            kind="dataclass",
+            nodetype=cls,
+            data_fields=names,
+            meta_fields=static_names,
         ),
     )
     return cls
@@ -523,14 +738,18 @@ def _flatten(x: Any, leaves: list[Any], is_leaf: IsLeaf | None) -> _Node:
         leaves.append(x)
         return None
     children, aux = h.flatten(x)
-    kids = []
-    for c in children:
-        t = type(c)
-        if t in _registry or (issubclass(t, tuple) and hasattr(t, "_fields")):
-            kids.append(_flatten(c, leaves, is_leaf))
-        else:
-            leaves.append(c)
-            kids.append(None)
+    kids: list[_Node] = []
+    try:
+        for c in children:
+            t = type(c)
+            if t in _registry or (issubclass(t, tuple) and hasattr(t, "_fields")):
+                kids.append(_flatten(c, leaves, is_leaf))
+            else:
+                leaves.append(c)
+                kids.append(None)
+    except _UnhashableStaticField as e:
+        e.path.insert(0, h.keys(aux, len(children))[len(kids)])
+        raise
     return (h, aux, tuple(kids))
 
 
@@ -566,7 +785,11 @@ def _flatten_up_to_root(node: _Node, x: Any) -> list[Any] | None:
     if node is None:
         return [x]
     out: list[Any] = []
-    return out if _flatten_up_to(node, x, out) else None
+    try:
+        return out if _flatten_up_to(node, x, out) else None
+    except _UnhashableStaticField:
+        tree_flatten_with_path(x)  # raises the same error with the path filled in
+        raise
 
 
 def _describe_value(x: Any) -> str:
@@ -754,8 +977,56 @@ class PyTreeDef:
     def __deepcopy__(self, memo: dict[int, Any]) -> PyTreeDef:
         return self
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle as the node classes (by reference), aux data and children.
+
+        Examples
+        --------
+        >>> import pickle
+        >>> treedef = tree_structure({"a": [1, 2], "b": None})
+        >>> pickle.loads(pickle.dumps(treedef)) == treedef
+        True
+        """
+        return (_treedef_from_portable, (_portable(self._node),))
+
     def __repr__(self) -> str:
         return f"PyTreeDef({_render(self._node)})"
+
+
+def _portable(node: _Node) -> Any:
+    """``node`` with each node type replaced by its class (``"namedtuple"`` for namedtuples)."""
+    if node is None:
+        return None
+    h: _NodeType = node[0]
+    key = "namedtuple" if h.nodetype is None else h.nodetype
+    return (key, node[1], tuple([_portable(k) for k in node[2]]))
+
+
+def _from_portable(portable: Any, counter: list[int]) -> _Node:
+    if portable is None:
+        counter[0] += 1
+        return None
+    key, aux, kids = portable
+    if key == "namedtuple":
+        if not (isinstance(aux, type) and issubclass(aux, tuple) and hasattr(aux, "_fields")):
+            raise TypeError(f"unpickling a PyTreeDef: {aux!r} is not a namedtuple class")
+        h = _NAMEDTUPLE
+    else:
+        found = _registry_get(key) if isinstance(key, type) else None
+        if found is None:
+            what = getattr(key, "__qualname__", repr(key))
+            raise TypeError(
+                f"unpickling a PyTreeDef: {what} is not registered as a pytree node type in "
+                "this process; import the module that registers it before unpickling"
+            )
+        h = found
+    return (h, aux, tuple([_from_portable(k, counter) for k in kids]))
+
+
+def _treedef_from_portable(portable: Any) -> PyTreeDef:
+    counter = [0]
+    node = _from_portable(portable, counter)
+    return PyTreeDef(node, counter[0])
 
 
 _set_node: Callable[[PyTreeDef, Any], None] = vars(PyTreeDef)["_node"].__set__
@@ -998,7 +1269,7 @@ def tree_all(tree: Any, is_leaf: IsLeaf | None = None) -> bool:
     >>> tree_all([True, 0])
     False
     """
-    return all(tree_leaves(tree, is_leaf))
+    return builtins.all(tree_leaves(tree, is_leaf))
 
 
 def _flatten_with_path(
@@ -1008,7 +1279,11 @@ def _flatten_with_path(
     if h is None or (is_leaf is not None and is_leaf(x)):
         out.append((path, x))
         return None
-    children, aux = h.flatten(x)
+    try:
+        children, aux = h.flatten(x)
+    except _UnhashableStaticField as e:
+        e.path[:0] = path
+        raise
     keys = h.keys(aux, len(children))
     return (
         h,
@@ -1045,3 +1320,189 @@ def tree_flatten_with_path(
     out: list[tuple[KeyPath, Any]] = []
     node = _flatten_with_path(tree, (), out, is_leaf)
     return out, PyTreeDef(node, len(out))
+
+
+def tree_leaves_with_path(tree: Any, is_leaf: IsLeaf | None = None) -> list[tuple[KeyPath, Any]]:
+    """Return each leaf of a pytree with its key path, in flattening order.
+
+    Parameters
+    ----------
+    tree : pytree
+    is_leaf : callable, optional
+        As for :func:`tree_flatten`.
+
+    Returns
+    -------
+    list of (KeyPath, leaf)
+        The first item of :func:`tree_flatten_with_path`.
+
+    Examples
+    --------
+    >>> [(keystr(path), leaf) for path, leaf in tree_leaves_with_path({"b": 2, "a": [1]})]
+    [("['a'][0]", 1), ("['b']", 2)]
+    """
+    out: list[tuple[KeyPath, Any]] = []
+    _flatten_with_path(tree, (), out, is_leaf)
+    return out
+
+
+def tree_map_with_path(
+    f: Callable[..., Any], tree: Any, *rest: Any, is_leaf: IsLeaf | None = None
+) -> Any:
+    """Apply ``f`` to the key path and corresponding leaves of one or more pytrees.
+
+    Parameters
+    ----------
+    f : callable
+        Called as ``f(path, x, *xs)`` with the key path of a leaf ``x`` of
+        ``tree`` (a tuple of :class:`DictKey`, :class:`SequenceKey`... render
+        it with :func:`keystr`) and the matching items ``xs`` of ``rest``.
+    tree : pytree
+        Its structure is the structure of the result.
+    *rest : pytree
+        Trees with the same structure as ``tree``, or with ``tree`` as a
+        prefix, as for :func:`tree_map`.
+    is_leaf : callable, optional
+        As for :func:`tree_flatten`, applied to ``tree``.
+
+    Returns
+    -------
+    pytree
+        A tree with the structure of ``tree`` holding the results of ``f``.
+
+    Raises
+    ------
+    ValueError
+        If a tree in ``rest`` does not match ``tree``; the message names the
+        key path of the first difference and what each side had there.
+
+    Examples
+    --------
+    >>> params = {"w": np.ones(2), "b": np.ones(2)}
+    >>> decay = lambda path, p: p * 0.5 if keystr(path) == "['w']" else p
+    >>> tree_map_with_path(decay, params)
+    {'b': array([1., 1.]), 'w': array([0.5, 0.5])}
+    >>> tree_map_with_path(lambda path, x, y: f"{keystr(path)}={x + y}", [1, (2,)], [10, (20,)])
+    ['[0]=11', ('[1][0]=22',)]
+    """
+    pairs: list[tuple[KeyPath, Any]] = []
+    node = _flatten_with_path(tree, (), pairs, is_leaf)
+    if not rest:
+        return _build(node, [f(path, x) for path, x in pairs])
+    columns: list[list[Any]] = [[x for _, x in pairs]]
+    for i, other in enumerate(rest):
+        out = _flatten_up_to_root(node, other)
+        if out is None:
+            raise _mismatch_error(node, other, f"rest[{i}]", "tree_map_with_path")
+        columns.append(out)
+    paths = [path for path, _ in pairs]
+    return _build(node, [f(path, *xs) for path, *xs in zip(paths, *columns)])
+
+
+def _leaf_shape_dtype(leaf: Any) -> tuple[tuple[int, ...], np.dtype[Any]] | None:
+    """Shape and dtype of an array-like leaf (arrays, NumPy and Python numbers, tracers)."""
+    shape = getattr(leaf, "shape", None)
+    dtype = getattr(leaf, "dtype", None)
+    if isinstance(shape, tuple) and isinstance(dtype, np.dtype):
+        return shape, dtype
+    if isinstance(leaf, (bool, int, float, complex)):
+        value = np.asarray(leaf)
+        if value.dtype.kind in "biufc":
+            return (), value.dtype
+    return None
+
+
+def _format_bytes(n: int) -> str:
+    if n < 1024:
+        return f"{n} B"
+    size = float(n)
+    for unit in ("KiB", "MiB", "GiB", "TiB"):
+        size /= 1024
+        if size < 1024 or unit == "TiB":
+            break
+    return f"{size:.1f} {unit}"
+
+
+def summary(tree: Any, *, is_leaf: IsLeaf | None = None) -> str:
+    """A table of a pytree's leaves: path, shape, dtype, parameter count and bytes.
+
+    Works on any pytree (parameters, gradients, optimizer states), like
+    flax's ``tabulate`` for a model's parameters. Leaves that are not
+    arrays or numbers (strings, objects) are listed by type and counted as
+    no parameters.
+
+    Parameters
+    ----------
+    tree : pytree
+        Arrays, NumPy or Python numbers, or traced values as leaves.
+    is_leaf : callable, optional
+        As for :func:`tree_flatten`.
+
+    Returns
+    -------
+    str
+        One row per leaf in flattening order, then a ``total`` row with the
+        number of parameters (elements) and their size in bytes.
+
+    Examples
+    --------
+    >>> params = {"dense": {"w": np.zeros((2, 3)), "b": np.zeros(3, np.float32)}, "scale": 1.0}
+    >>> print(summary(params))
+    path              shape   dtype    params  bytes
+    ----------------  ------  -------  ------  -----
+    ['dense']['b']    (3,)    float32       3   12 B
+    ['dense']['w']    (2, 3)  float64       6   48 B
+    ['scale']         ()      float64       1    8 B
+    ----------------  ------  -------  ------  -----
+    total (3 leaves)                       10   68 B
+    """
+    rows: list[tuple[str, str, str, str, str]] = []
+    total_params = 0
+    total_bytes = 0
+    pairs = tree_leaves_with_path(tree, is_leaf)
+    for path, leaf in pairs:
+        where = keystr(path) or "(root)"
+        info = _leaf_shape_dtype(leaf)
+        if info is None:
+            rows.append((where, "-", type(leaf).__name__, "0", "-"))
+            continue
+        shape, dtype = info
+        count = 1
+        for n in shape:
+            count *= int(n)
+        nbytes = count * dtype.itemsize
+        total_params += count
+        total_bytes += nbytes
+        rows.append((where, str(shape), str(dtype), f"{count:,}", _format_bytes(nbytes)))
+    noun = "leaf" if len(pairs) == 1 else "leaves"
+    header = ("path", "shape", "dtype", "params", "bytes")
+    total = (
+        f"total ({len(pairs)} {noun})",
+        "",
+        "",
+        f"{total_params:,}",
+        _format_bytes(total_bytes),
+    )
+    widths = [max(len(r[i]) for r in [header, *rows, total]) for i in range(5)]
+    right = (False, False, False, True, True)
+
+    def line(cells: Sequence[str]) -> str:
+        text = "  ".join(c.rjust(w) if r else c.ljust(w) for c, w, r in zip(cells, widths, right))
+        return text.rstrip()
+
+    rule = line(["-" * w for w in widths])
+    return "\n".join([line(header), rule, *[line(r) for r in rows], rule, line(total)])
+
+
+# The short names of ``jax.tree`` (``fgrad.tree.map`` is ``tree_map``...). They are not in
+# ``__all__``: ``from fgrad.tree import *`` would shadow the builtins ``map`` and ``all``.
+all = tree_all
+flatten = tree_flatten
+flatten_with_path = tree_flatten_with_path
+leaves = tree_leaves
+leaves_with_path = tree_leaves_with_path
+map = tree_map
+map_with_path = tree_map_with_path
+reduce = tree_reduce
+structure = tree_structure
+unflatten = tree_unflatten

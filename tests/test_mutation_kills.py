@@ -672,13 +672,14 @@ def test_failed_operation_message_gives_each_operand_its_own_dtype() -> None:
         fgrad.grad(lambda x: fnp.sum(x @ integers))(np.ones((2, 2)))
 
 
-def test_complex_result_message_says_what_to_do() -> None:
+def test_complex_output_message_says_what_to_do() -> None:
     expected = (
-        r"^grad\(.*<lambda>\): 'multiply' produced a complex128 value from a traced input "
-        rf"\(at {re.escape(__file__)}:\d+\)\. Differentiating through complex numbers is not "
-        r"supported yet, and a real gradient taken through complex intermediates would be "
-        r"wrong: keep traced values real \(carry real and imaginary parts as two real arrays\), "
-        r"or apply fgrad\.stop_gradient to the inputs of the complex computation\.$"
+        r"^grad\(.*<lambda>\): the function returned a complex value \(output of dtype "
+        r"complex128\), but reverse-mode derivatives are taken of real-valued functions, as in "
+        r"JAX\. For a holomorphic function pass holomorphic=True \(the result is then the "
+        r"complex derivative f'\(z\)\); for a real loss reduce the output to a real value "
+        r"\(e\.g\. fgrad\.numpy\.abs\(out\) \*\* 2 or fgrad\.numpy\.real\(out\)\); for a "
+        r"non-holomorphic function with complex outputs use fgrad\.vjp directly\.$"
     )
     with pytest.raises(TypeError, match=expected):
         fgrad.grad(lambda x: fnp.sum(x * np.exp(1j)))(np.ones(2))
@@ -912,9 +913,11 @@ def test_jit_accepts_one_variant_refuses_none_and_wraps_the_function() -> None:
         fgrad.jit(scaled_by, max_variants=0)
 
 
-def test_many_operand_operations_refuse_complex_results_and_report_nans() -> None:
-    with pytest.raises(TypeError, match=r"'concatenate' produced a complex128 value"):
-        fgrad.grad(lambda x: fnp.sum(fnp.abs(fnp.concatenate([x, np.array([1j])]))))(np.ones(2))
+def test_many_operand_operations_keep_real_cotangents_and_report_nans() -> None:
+    grad = fgrad.grad(
+        lambda z: fnp.real(fnp.sum(fnp.concatenate([fnp.real(z), np.array([1j])]) * (1 + 2j)))
+    )(np.array([1.0 + 1j, 2.0]))
+    np.testing.assert_array_equal(grad, np.ones(2, complex), strict=True)
     with fgrad.config.debugging_nans():  # noqa: SIM117
         with pytest.raises(
             FloatingPointError,
@@ -971,112 +974,32 @@ def test_debug_nans_names_a_binary_operation_and_the_line_calling_it() -> None:
     ],
     ids=["array", "scalar"],
 )
-def test_a_unary_operation_with_a_complex_result_is_refused(to_complex: Any) -> None:
-    expected = (
-        r"^grad\(.*<lambda>\): 'astype' produced a complex128 value from a traced input "
-        rf"\(at {re.escape(__file__)}:\d+\)\. Differentiating through complex numbers"
-    )
-    with pytest.raises(TypeError, match=expected):
-        fgrad.grad(lambda x: fnp.sum(fnp.real(to_complex(x))))(np.ones(2))
+def test_a_real_value_made_complex_gets_a_real_cotangent(to_complex: Any) -> None:
+    """real(z) * (1 + 2j) made complex again: its cotangent must be the real part (1), not
+    1 + 2j, or real()'s transpose would carry the imaginary part back to z."""
+
+    def f(z: Any) -> Any:
+        return fnp.sum(fnp.real(to_complex(fnp.real(z)) * (1 + 2j)))
+
+    z = np.array([1.0 + 1j, 2.0 - 1j])
+    grad = fgrad.grad(f)(z)
+    expected = np.ones(2, complex) if np.ndim(to_complex(np.ones(2))) else np.array([1, 0j])
+    np.testing.assert_array_equal(grad, expected, strict=True)
 
 
-def test_a_complex_result_inside_grad_under_jit_is_refused_by_grad() -> None:
-    """``jit`` allows complex values; the ``grad`` inside it must still refuse them."""
-    jitted = fgrad.jit(fgrad.grad(lambda x: fnp.real(fnp.sum(x.astype(np.complex128)))))
-    with pytest.raises(
-        TypeError, match=r"^grad\(.*<lambda>\): 'astype' produced a complex128 value"
-    ):
-        jitted(np.ones(2))
-
-
-def test_an_output_that_is_an_input_gets_exactly_its_cotangent() -> None:
-    """The sweep stops at slot 0: an unused later operation must not reach the input."""
-
-    def identity_next_to_an_unused_product(x: Any) -> Any:
-        unused = x * 2.0
-        return [unused, x][1]
-
-    assert fgrad.grad(identity_next_to_an_unused_product)(3.0) == 1.0
-    _, pullback = fgrad.vjp(identity_next_to_an_unused_product, np.array([3.0, 4.0]))
-    np.testing.assert_array_equal(pullback(np.array([1.0, 10.0]))[0], [1.0, 10.0])
-
-
-def test_debug_nans_names_a_two_operand_vjp_and_the_line_of_the_operation() -> None:
-    expected = (
-        r"^NaN produced by the VJP of 'arctan2' \(the operation was called at "
-        rf"{re.escape(__file__)}:\d+\) \(fgrad\.config\.debug_nans is on\)\. Look at the inputs "
-        r"of 'arctan2' on that line"
-    )
-    with fgrad.config.debugging_nans(), np.errstate(invalid="ignore"):  # noqa: SIM117
-        with pytest.raises(FloatingPointError, match=expected):
-            fgrad.grad(lambda v: fnp.arctan2(v[0], v[1]))(np.zeros(2))
-
-
-def test_debug_nans_in_a_two_operand_pullback_recorded_without_it_names_no_line() -> None:
-    _, pullback = fgrad.vjp(lambda v: fnp.arctan2(v[0], v[1]), np.zeros(2))
-    expected = (
-        r"^NaN produced by the VJP of 'arctan2' \(fgrad\.config\.debug_nans is on\)\. Look at "
-        r"the inputs of 'arctan2' on that line"
-    )
-    with fgrad.config.debugging_nans(), np.errstate(invalid="ignore"):  # noqa: SIM117
-        with pytest.raises(FloatingPointError, match=expected):
-            pullback(1.0)
-
-
-@fgrad.custom_vjp
-def identity_with_a_nan_gradient(x: Any) -> Any:
-    return x
-
-
-identity_with_a_nan_gradient.defvjp(lambda x: (x, None), lambda res, g: (g * np.nan,))
-
-
-def test_debug_nans_names_a_custom_vjp_rule_and_the_line_calling_it() -> None:
-    expected = (
-        r"^NaN produced by the VJP of 'custom_vjp\(identity_with_a_nan_gradient\)' \(the "
-        rf"operation was called at {re.escape(__file__)}:\d+\) \(fgrad\.config\.debug_nans is "
-        r"on\)\. Look at the inputs of 'custom_vjp\(identity_with_a_nan_gradient\)' on that line"
-    )
-    with fgrad.config.debugging_nans():  # noqa: SIM117
-        with pytest.raises(FloatingPointError, match=expected):
-            fgrad.grad(lambda x: fnp.sum(identity_with_a_nan_gradient(x)))(np.ones(2))
-    _, pullback = fgrad.vjp(identity_with_a_nan_gradient, np.ones(2))
-    with fgrad.config.debugging_nans():  # noqa: SIM117
-        with pytest.raises(
-            FloatingPointError,
-            match=r"^NaN produced by the VJP of 'custom_vjp\(identity_with_a_nan_gradient\)' "
-            r"\(fgrad\.config\.debug_nans is on\)\.",
-        ):
-            pullback(np.ones(2))
-
-
-class _CallableWithAName:
-    """A callable object: it has a ``__name__`` when given one, never a ``__qualname__``."""
-
-    def __call__(self, x: Any) -> Any:
-        return x * 2.0
-
-
-def test_errors_name_a_callable_object_by_its_name_attribute() -> None:
-    named = _CallableWithAName()
-    named.__name__ = "scaled_loss"  # type: ignore[attr-defined]
-    with pytest.raises(TypeError, match=r"^grad\(scaled_loss\): the function must return a scalar"):
-        fgrad.grad(named)(np.ones(2))
-    with pytest.raises(TypeError, match=r"^grad\(<.*_CallableWithAName object at 0x"):
-        fgrad.grad(_CallableWithAName())(np.ones(2))
+def test_a_complex_result_inside_grad_under_jit_keeps_real_cotangents() -> None:
+    jitted = fgrad.jit(fgrad.grad(lambda x: fnp.real(fnp.sum(x.astype(np.complex128) * 2j))))
+    np.testing.assert_array_equal(jitted(np.ones(2)), np.zeros(2), strict=True)
+    jitted = fgrad.jit(fgrad.grad(lambda z: fnp.real(fnp.sum(fnp.real(z) * (1 + 2j)))))
+    np.testing.assert_array_equal(jitted(np.ones(2, complex)), np.ones(2, complex), strict=True)
 
 
 # ------------------------------------------ fgrad.transforms (run of commit 3dfa969, full text)
 
 
-def test_a_complex_argument_is_refused_with_the_whole_advice() -> None:
-    expected = (
-        r"^grad\(.*<lambda>\): argument 0 has dtype complex128 \(at "
-        rf"{re.escape(__file__)}:\d+\); differentiating with respect to complex inputs is not "
-        r"supported yet\. Pass the real and imaginary parts as two float arrays\.$"
-    )
-    with pytest.raises(TypeError, match=expected):
-        fgrad.grad(lambda z: fnp.sum(fnp.real(z)))(np.ones(2, dtype=np.complex128))
+def test_a_complex_argument_gets_a_complex_gradient() -> None:
+    grad = fgrad.grad(lambda z: fnp.sum(fnp.real(z)))(np.ones(2, dtype=np.complex128))
+    np.testing.assert_array_equal(grad, np.ones(2, complex), strict=True)
 
 
 def test_an_integer_argument_outside_a_dataclass_gets_no_static_hint() -> None:

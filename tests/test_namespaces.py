@@ -17,7 +17,7 @@ import fgrad.nn
 import fgrad.numpy as fnp
 from fgrad._rules.declare import DECLARATIONS
 
-FGRAD_EXTENSIONS = {"scatter_add"}
+FGRAD_EXTENSIONS = {"scatter_add", "at"}
 """Names of ``fgrad.numpy`` that NumPy lacks, on purpose (documented in their docstrings)."""
 
 NUMPY_2_NAMES = {

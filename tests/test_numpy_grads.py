@@ -796,6 +796,9 @@ for _name in ("real", "conjugate", "conj", "copy"):
     _fn = getattr(fnp, _name)
     case(_name, "vec", lambda x, f=_fn: f(x) * x, smooth(3))
     case(_name, "scalar", _fn, smooth())
+# Complex inputs of these (and of every other function) are in tests/test_complex.py.
+case("imag", "real", lambda x: fnp.imag(x) + x, smooth(3))
+case("angle", "real", lambda x: fnp.angle(x) * x, away(3))
 _C1, _C2 = _COND, np.array([True, True, False])
 case(
     "select", "two_conditions", lambda a, b: fnp.select([_C1, _C2], [a, b]), smooth(2, 3), smooth(3)
@@ -981,6 +984,20 @@ case(
 )
 case("eigvalsh", "mat", fnp.linalg.eigvalsh, symmetric(3, 3) + np.triu(smooth(3, 3), 1))
 case("eigvalsh", "upper-batched", lambda a: fnp.linalg.eigvalsh(a, "U"), symmetric(2, 3, 3))
+# Real matrices: complex conjugate eigenvalues, or all real ones (NumPy then returns floats).
+case(
+    "eigvals",
+    "complex-pair",
+    lambda a: fnp.real(fnp.linalg.eigvals(a) * np.array([1.0 + 2.0j, 0.5 - 1.0j])),
+    np.array([[0.2, -2.0], [1.0, 0.5]]),
+)
+case("eigvals", "batched", fnp.linalg.eigvals, np.diag([2.0, -0.5, 1.0]) + 0.3 * smooth(2, 3, 3))
+case(
+    "eig",
+    "real-eigenvalues",
+    lambda a: fnp.linalg.eig(a).eigenvalues,
+    np.diag([2.0, -0.5, 1.0]) + np.triu(smooth(3, 3), 1) + 0.1 * np.tril(smooth(3, 3), -1),
+)
 
 
 def _svd_fixed(a: Any, hermitian: bool = False) -> Any:
@@ -1195,6 +1212,62 @@ case(
     np.array([-1.0]),
 )
 
+# --- functional indexed updates: x.at[index].<op>(values) (fgrad.numpy.at) -------------------
+
+_AT_REPEATS = np.array([0, 2, 0, 3])
+"""Element 0 is updated twice: the updates accumulate in order (``set``: the last one wins)."""
+for _op in ("set", "add", "subtract", "multiply", "divide", "power"):
+    case("at", f"{_op}-repeats", lambda x, v, op=_op: getattr(fnp.at(x)[_AT_REPEATS], op)(v),
+         pos(5), pos(4, lo=0.5, hi=1.5))  # fmt: skip
+for _op in ("min", "max"):
+    _x_at, _v_at = distinct_pair((5,), (4,))
+    case("at", f"{_op}-repeats", lambda x, v, op=_op: getattr(fnp.at(x)[_AT_REPEATS], op)(v),
+         _x_at, _v_at)  # fmt: skip
+case("at", "set-plain-array", lambda v: fnp.at(np.arange(6.0))[1:4].set(v), smooth(3))
+case("at", "add-plain-values", lambda x: fnp.at(x)[[1, 1, 0]].add(np.array([[1.0], [2.0], [3.0]])),
+     smooth(2, 2))  # fmt: skip
+case("at", "set-mixed-index-broadcast", lambda x, v: fnp.at(x)[1:, [0, 2]].set(v),
+     smooth(3, 4), smooth(2))  # fmt: skip
+case("at", "multiply-mask", lambda x, v: fnp.at(x)[np.array([True, False, True])].multiply(v),
+     smooth(3), smooth())  # fmt: skip
+case("at", "get", lambda x: fnp.at(x)[::2, 1].get() * 2.0, smooth(3, 2))
+case("at", "chained", lambda x, v: fnp.at(fnp.at(x)[0].set(v[0]))[-1].add(v[1] * x[0]),
+     smooth(3), smooth(2))  # fmt: skip
+
+# --- array-likes of traced values: lists and tuples wherever NumPy takes an array ----------------
+
+case("mean", "list_of_tracers", lambda x: fnp.mean([x[0], x[1] * x[2], 1.0]), smooth(3))
+case("var", "list_of_tracers", lambda x: fnp.var([x[0], x[1], 2.0]), smooth(3))
+case("std", "tuple_of_tracers", lambda x: fnp.std((x[0], x[1], 2.0), ddof=1), smooth(3))
+case("norm", "list_of_tracers", lambda x: fnp.linalg.norm([x[0], x[1]]), away(2))
+case("append", "list_of_tracers", lambda x: fnp.append([x[0], 1.0], x), smooth(3))
+case("concatenate", "nested_list", lambda x: fnp.concatenate([[x[0], 1.0], x]), smooth(3))
+case("exp", "list_of_tracers", lambda x: fnp.exp([x[0], x[1]]), smooth(2))
+case("dot", "list_of_tracers", lambda x: fnp.dot([x[0], x[1]], x), smooth(2))
+case("where", "lists", lambda x: fnp.where([True, False], [x[0], x[1]], 0.5), smooth(2))
+case("percentile", "list_q", lambda x: fnp.percentile(x, [30.0, 70.0]), distinct(5))
+case("array", "numpy_dispatch", lambda x: np.mean(fnp.array([x[0], x[1]])), smooth(2))
+case("stack", "nested_lists", lambda x: fnp.stack([[x[0], 1.0, x[1]], x], axis=1), smooth(3))
+case("hstack", "tuple_of_lists", lambda x: np.hstack(([x[0]], x)), smooth(3))
+
+# --- r_, c_ and ranges with traced ends -------------------------------------------------------
+
+case("r_", "arrays_scalars_slices", lambda x: fnp.r_[x, 0.5, 1:3, x[:2] * 2.0], smooth(3))
+case("r_", "traced_slice", lambda x: fnp.r_[x[0] : x[1] : 4j, x[2]], smooth(3))
+case("r_", "directive", lambda x: fnp.r_["0,2", x, x * x], smooth(3))
+case("r_", "directive_trans1d", lambda x: fnp.r_["-1,2,0", x, x], smooth(3))
+case("c_", "columns", lambda x, y: fnp.c_[x, y, np.ones(3)], smooth(3), smooth(3, 2))
+case("linspace", "scalar_ends", lambda a, b: fnp.linspace(a, b, 5), smooth(), smooth())
+case("linspace", "array_ends_axis", lambda a, b: fnp.linspace(a, b, 4, endpoint=False, axis=1),
+     smooth(2), smooth(2))  # fmt: skip
+case("linspace", "retstep", lambda a, b: fnp.linspace(a, b, 3, retstep=True), smooth(), smooth())
+case("linspace", "one_sample", lambda a, b: fnp.linspace(a, b, 1), smooth(), smooth())
+case("linspace", "numpy_dispatch", lambda a: np.linspace(a, 2.0, 4), smooth(3))
+case("logspace", "base", lambda a, b, c: fnp.logspace(a, b, 4, base=c), smooth(), smooth(), pos())
+case("logspace", "axis", lambda a: fnp.logspace(a, 1.0, 3, axis=-1), smooth(2))
+case("geomspace", "positive", lambda a, b: fnp.geomspace(a, b, 5), pos(), pos())
+case("geomspace", "negative_axis", lambda a: fnp.geomspace(-a, -2.5, 3, axis=1), pos(2))
+
 # --- the tests --------------------------------------------------------------------------
 
 
@@ -1210,15 +1283,27 @@ def _bitwise_equal(a: Any, b: Any) -> None:
         np.testing.assert_array_equal(x, y, strict=True)
 
 
+def _normal_like(rng: np.random.Generator, x: Any) -> np.ndarray:
+    """Standard normal numbers shaped like ``x``; complex ones for a complex ``x``."""
+    shape = np.shape(x)
+    if np.iscomplexobj(x):
+        return rng.standard_normal(shape) + 1j * rng.standard_normal(shape)
+    return rng.standard_normal(shape)
+
+
 @pytest.mark.parametrize(("fun", "args"), CASES)
 def test_jit_replays_gradients_bit_identical_to_eager(
     fun: Callable[..., Any], args: tuple[Any, ...]
 ) -> None:
-    """The same cases through ``fgrad.jit``: first- and second-order derivatives."""
+    check_jit_replays(fun, args)
+
+
+def check_jit_replays(fun: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    """The case through ``fgrad.jit``: first- and second-order derivatives, bit for bit."""
     rng = np.random.default_rng(7)
     out = fun(*args)
-    cotangent = fgrad.tree.tree_map(lambda o: rng.standard_normal(np.shape(o)), out)
-    tangents = fgrad.tree.tree_map(lambda a: rng.standard_normal(np.shape(a)), args)
+    cotangent = fgrad.tree.tree_map(lambda o: _normal_like(rng, o), out)
+    tangents = fgrad.tree.tree_map(lambda a: _normal_like(rng, a), args)
 
     def derivatives(*xs: Any) -> Any:
         first = fgrad.vjp(fun, *xs)[1](cotangent)
@@ -1234,7 +1319,9 @@ def test_jit_replays_gradients_bit_identical_to_eager(
     )
     scalar_points = []
     if all(np.ndim(a) == 0 for a in fgrad.tree.tree_leaves(args)):
-        scalar_points = [fgrad.tree.tree_map(np.float64, p) for p in (args, nudged)]
+        scalar_points = [
+            fgrad.tree.tree_map(lambda a: np.asarray(a)[()], p) for p in (args, nudged)
+        ]
     for point in [args, nudged, args, *scalar_points]:
         _bitwise_equal(jitted(*point), derivatives(*point))
     assert jitted.stats.replays + jitted.stats.guard_failures >= 2 + len(scalar_points) // 2
@@ -1242,6 +1329,11 @@ def test_jit_replays_gradients_bit_identical_to_eager(
 
 @pytest.mark.parametrize(("fun", "args"), CASES)
 def test_grads(fun: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    check_values_and_grads(fun, args)
+
+
+def check_values_and_grads(fun: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    """The traced value equals NumPy's; ``check_grads`` to order 2 in both modes."""
     traced, _ = fgrad.vjp(fun, *args)
     plain = fun(*args)
     traced_leaves, plain_leaves = _leaves(traced), _leaves(plain)
@@ -1257,7 +1349,9 @@ def test_grads(fun: Callable[..., Any], args: tuple[Any, ...]) -> None:
 # piecewise constant ones are checked by tests/test_piecewise_constant.py.
 def test_every_function_is_covered() -> None:
     names_of: dict[int, set[str]] = {}
-    for entries in DECLARATIONS.values():
+    for namespace, entries in DECLARATIONS.items():
+        if namespace.startswith("scipy.") or namespace == "lax":
+            continue  # fgrad.scipy's and fgrad.lax's: tests/test_scipy.py, tests/test_lax.py
         for short, entry in entries.items():
             if entry.differentiability == "differentiable":
                 names_of.setdefault(id(entry.fn), set()).add(short)

@@ -244,7 +244,8 @@ def test_structure_mismatch_and_wrong_state():
 def test_schedule_values():
     lin = optim.linear(0.1, 0.01, 100)
     np.testing.assert_allclose([lin(s) for s in (0, 25, 100, 500)], [0.1, 0.0775, 0.01, 0.01])
-    exp = optim.exponential(1.0, 0.1, 10)
+    with pytest.warns(DeprecationWarning, match="exponential_decay"):
+        exp = optim.exponential(1.0, 0.1, 10)
     np.testing.assert_allclose([exp(0), exp(10), exp(5)], [1.0, 0.1, math.sqrt(0.1)])
     cos = optim.cosine(2.0, 10, alpha=0.25)
     np.testing.assert_allclose([cos(0), cos(5), cos(10), cos(20)], [2.0, 1.25, 0.5, 0.5])
@@ -271,7 +272,7 @@ def test_schedules_drive_the_learning_rate_by_step_count():
     ("make", "exc"),
     [
         (lambda: optim.linear(0.1, 0.01, 0), ValueError),
-        (lambda: optim.exponential(0.1, 0.0, 10), ValueError),
+        (lambda: optim.exponential_decay(0.1, 10, -0.5), ValueError),
         (lambda: optim.cosine(0.1, 10, alpha=2.0), ValueError),
         (lambda: optim.constant(float("nan")), ValueError),
         (lambda: optim.linear(0.1, 0.01, 10)(-1), ValueError),
@@ -298,7 +299,7 @@ def test_validation(make, exc):
     [
         optim.chain(optim.clip_by_global_norm(1.0), optim.adam(optim.cosine(0.1, 100))),
         optim.adamw(optim.linear(0.1, 0.01, 100)),
-        optim.sgd(optim.exponential(0.1, 0.5, 10), momentum=0.9, nesterov=True),
+        optim.sgd(optim.exponential_decay(0.1, 10, 0.5), momentum=0.9, nesterov=True),
         optim.rmsprop(0.01),
     ],
 )

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import operator
+import pickle
 import threading
+import warnings
 from collections import OrderedDict, defaultdict, namedtuple
 from typing import Any, NamedTuple
 
 import numpy as np
 import pytest
 
+from fgrad.flatten_util import ravel_pytree
 from fgrad.tree import (
     DictKey,
     FlattenedIndexKey,
@@ -21,11 +25,14 @@ from fgrad.tree import (
     keystr,
     register_dataclass,
     register_pytree_node,
+    summary,
     tree_all,
     tree_flatten,
     tree_flatten_with_path,
     tree_leaves,
+    tree_leaves_with_path,
     tree_map,
+    tree_map_with_path,
     tree_reduce,
     tree_structure,
     tree_unflatten,
@@ -495,3 +502,404 @@ def test_concurrent_flatten_and_map_agree() -> None:
         t.join()
     for i, result in enumerate(results):
         assert_tree_equal(result, tree_map(lambda x: 2 * x, trees[i]))
+
+
+# --- register_dataclass with JAX's signature, static (meta) fields ------------------------------
+
+
+@dataclasses.dataclass
+class Conv:
+    kernel: Any
+    bias: Any
+    stride: Any
+    padding: Any = "same"
+
+
+register_dataclass(Conv, ["kernel", "bias"], ["stride", "padding"])
+
+
+@register_dataclass(static=("activation",))
+@dataclasses.dataclass
+class Act:
+    w: Any
+    activation: Any
+
+
+def test_register_dataclass_jax_signature_data_and_meta_fields() -> None:
+    conv = Conv(kernel=np.ones(2), bias=0.5, stride=2)
+    leaves, treedef = tree_flatten(conv)
+    assert leaves[1] == 0.5 and len(leaves) == 2
+    assert repr(treedef) == "PyTreeDef(Conv[stride=2, padding='same'](kernel=*, bias=*))"
+    rebuilt = tree_unflatten(treedef, [np.zeros(2), 1.0])
+    assert (rebuilt.stride, rebuilt.padding, rebuilt.bias) == (2, "same", 1.0)
+    assert tree_map(lambda x: x * 2, conv).stride == 2
+    assert [keystr(p) for p, _ in tree_flatten_with_path(conv)[0]] == [".kernel", ".bias"]
+    same = tree_structure(Conv(kernel=0, bias=0, stride=2))
+    assert treedef == same and hash(treedef) == hash(same)
+    assert treedef != tree_structure(Conv(kernel=0, bias=0, stride=3))
+    assert treedef != tree_structure(Conv(kernel=0, bias=0, stride=2, padding="valid"))
+
+
+def test_register_dataclass_keyword_decorator_and_inferred_forms() -> None:
+    @functools.partial(register_dataclass, data_fields=["x"], meta_fields=["tag"])
+    @dataclasses.dataclass
+    class ByPartial:
+        x: Any
+        tag: str
+
+    @register_dataclass(data_fields=["x"], meta_fields=[])
+    @dataclasses.dataclass
+    class ByKeywords:
+        x: Any
+
+    @register_dataclass
+    @dataclasses.dataclass
+    class ByMetadata:
+        x: Any
+        tag: str = dataclasses.field(metadata={"static": True})
+
+    assert tree_leaves(ByPartial(1, "a")) == [1]
+    assert tree_structure(ByPartial(1, "a")) != tree_structure(ByPartial(1, "b"))
+    assert roundtrip(ByKeywords(3)) == ByKeywords(3)
+    assert tree_leaves(ByMetadata(1, "a")) == [1]
+    assert roundtrip(ByMetadata(1, "a")) == ByMetadata(1, "a")
+
+
+def test_register_dataclass_on_a_plain_class_and_drop_fields() -> None:
+    class Plain:
+        def __init__(self, a: Any, name: str) -> None:
+            self.a, self.name = a, name
+
+    register_dataclass(Plain, data_fields=["a"], meta_fields=["name"])
+    rebuilt = roundtrip(Plain([1, 2], "p"))
+    assert (rebuilt.a, rebuilt.name) == ([1, 2], "p")
+
+    @dataclasses.dataclass
+    class WithCache:
+        x: Any
+        cache: Any = None
+        derived: int = dataclasses.field(init=False, default=0)
+
+    register_dataclass(WithCache, ["x"], [], drop_fields=["cache"])
+    assert tree_leaves(WithCache(1, cache="big")) == [1]
+    assert roundtrip(WithCache(1, cache="big")).cache is None
+
+
+def test_register_dataclass_field_list_errors() -> None:
+    @dataclasses.dataclass
+    class Two:
+        a: Any
+        b: Any
+
+    class NotADataclass:
+        pass
+
+    with pytest.raises(TypeError, match="both data_fields and meta_fields or neither"):
+        register_dataclass(Two, data_fields=["a", "b"])
+    with pytest.raises(ValueError, match=r"left out: \['b'\]"):
+        register_dataclass(Two, ["a"], [])
+    with pytest.raises(ValueError, match=r"not fields: \['c'\]"):
+        register_dataclass(Two, ["a", "b"], ["c"])
+    with pytest.raises(ValueError, match=r"\['a'\] are listed twice"):
+        register_dataclass(Two, ["a", "b"], ["a"])
+    with pytest.raises(TypeError, match="do not combine"):
+        register_dataclass(Two, ["a"], ["b"], static=("b",))
+    with pytest.raises(TypeError, match="field names"):
+        register_dataclass(Two, ["a", 3], [])  # type: ignore[list-item]
+    with pytest.raises(TypeError, match="explicit data_fields and meta_fields"):
+        register_dataclass(NotADataclass)
+    with pytest.raises(TypeError, match="drop_fields needs a dataclass"):
+        register_dataclass(NotADataclass, [], [], drop_fields=["x"])
+    with pytest.raises(ValueError, match="static=.*names \\['nope'\\]"):
+        register_dataclass(Two, static=("nope",))
+    # none of the failed calls registered Two
+    assert tree_leaves(Two(1, 2)) == [Two(1, 2)]
+
+
+def test_unhashable_static_field_names_class_field_and_path() -> None:
+    bad = Act(w=np.ones(2), activation=["relu"])
+    pattern = (
+        r"static field Act\.activation at path \['net'\]\[1\] holds \['relu'\], an unhashable list"
+    )
+    with pytest.raises(TypeError, match=pattern):
+        tree_flatten({"net": [0, bad]})
+    with pytest.raises(TypeError, match=pattern):
+        tree_leaves({"net": [0, bad]})
+    with pytest.raises(TypeError, match=pattern):
+        tree_flatten_with_path({"net": [0, bad]})
+    good = {"net": [0, Act(w=np.ones(2), activation="relu")]}
+    with pytest.raises(TypeError, match=pattern):
+        tree_map(lambda x, y: x, good, {"net": [0, bad]})
+    with pytest.raises(TypeError, match=r"Act\.activation at the root of the tree"):
+        tree_structure(bad)
+    with pytest.raises(TypeError, match=r"Conv\.stride at path \[0\] holds array"):
+        tree_leaves([Conv(kernel=0, bias=0, stride=np.array([1, 1]))])
+
+
+# --- tree_map_with_path, leaves_with_path, short names -----------------------------------------
+
+
+def test_tree_map_with_path_single_and_several_trees() -> None:
+    tree = {"a": [1, 2], "b": Point(3, None), "c": Dense(w=4, b=5)}
+    seen = tree_map_with_path(lambda path, x: (keystr(path), x), tree)
+    assert seen == {
+        "a": [("['a'][0]", 1), ("['a'][1]", 2)],
+        "b": Point(("['b'].x", 3), None),
+        "c": Dense(w=("['c'].w", 4), b=("['c'].b", 5)),
+    }
+    other = tree_map(lambda x: 10 * x, tree)
+    summed = tree_map_with_path(lambda path, x, y: x + y + len(path), tree, other)
+    assert summed == {"a": [13, 24], "b": Point(35, None), "c": Dense(w=46, b=57)}
+    assert tree_map_with_path(lambda path, x: path, 7) == ()
+
+
+def test_tree_map_with_path_prefix_is_leaf_and_mismatch() -> None:
+    out = tree_map_with_path(lambda path, x, y: (keystr(path), y), {"a": 0}, {"a": [1, 2]})
+    assert out == {"a": ("['a']", [1, 2])}
+    out = tree_map_with_path(
+        lambda path, x: keystr(path), [(1, 2), 3], is_leaf=lambda x: isinstance(x, tuple)
+    )
+    assert out == ["[0]", "[1]"]
+    with pytest.raises(
+        ValueError, match=r"tree_map_with_path: structure mismatch at rest\[0\]\['a'\]"
+    ):
+        tree_map_with_path(lambda p, x, y: x, {"a": (1, 2)}, {"a": [1, 2]})
+
+
+def test_tree_leaves_with_path_matches_flatten_with_path() -> None:
+    tree = {"x": [1, (2, None)], "y": Box("k", [3])}
+    assert tree_leaves_with_path(tree) == tree_flatten_with_path(tree)[0]
+    assert tree_leaves_with_path(tree, is_leaf=lambda x: isinstance(x, tuple))[1] == (
+        (DictKey("x"), SequenceKey(1)),
+        (2, None),
+    )
+
+
+def test_short_names_are_the_tree_functions() -> None:
+    import fgrad.tree as tree_module
+
+    pairs = {
+        "all": tree_all,
+        "flatten": tree_flatten,
+        "flatten_with_path": tree_flatten_with_path,
+        "leaves": tree_leaves,
+        "leaves_with_path": tree_leaves_with_path,
+        "map": tree_map,
+        "map_with_path": tree_map_with_path,
+        "reduce": tree_reduce,
+        "structure": tree_structure,
+        "unflatten": tree_unflatten,
+    }
+    for short, function in pairs.items():
+        assert getattr(tree_module, short) is function, short
+        assert short not in tree_module.__all__
+    # the aliases do not shadow the builtins inside the module
+    assert keystr([DictKey("a"), SequenceKey(0)]) == "['a'][0]"
+    assert tree_module.all([1, (True, np.float64(2))]) is True
+    assert tree_module.map(lambda x: x + 1, {"a": 1}) == {"a": 2}
+
+
+# --- pickling a PyTreeDef ------------------------------------------------------------------------
+
+
+class Unregistered:
+    pass
+
+
+@pytest.mark.parametrize(
+    "tree",
+    [
+        5,
+        None,
+        {"b": [1, (2, None)], "a": OrderedDict(z=3, y=4)},
+        Point(1, [2, 3]),
+        Dense(w=1, b=(2, 3)),
+        Conv(kernel=1, bias=2, stride=(1, 1), padding="valid"),
+        Act(w=[1], activation="tanh"),
+        Box("label", [1, {"k": 2}]),
+        [(), {}, []],
+    ],
+    ids=[
+        "leaf",
+        "none",
+        "builtins",
+        "namedtuple",
+        "dataclass",
+        "meta",
+        "static",
+        "custom",
+        "empty",
+    ],
+)
+def test_treedef_pickles_to_an_equal_treedef(tree: Any) -> None:
+    leaves, treedef = tree_flatten(tree)
+    for protocol in range(2, pickle.HIGHEST_PROTOCOL + 1):
+        restored = pickle.loads(pickle.dumps(treedef, protocol=protocol))
+        assert restored == treedef
+        assert hash(restored) == hash(treedef)
+        assert restored.num_leaves == treedef.num_leaves
+        assert repr(restored) == repr(treedef)
+        assert_tree_equal(restored.unflatten(leaves), tree)
+
+
+def test_unpickling_a_treedef_of_an_unregistered_class_raises() -> None:
+    from fgrad.tree import _treedef_from_portable
+
+    payload = pickle.dumps((Unregistered, None, ()))
+    with pytest.raises(TypeError, match="Unregistered is not registered as a pytree node"):
+        _treedef_from_portable(pickle.loads(payload))
+    with pytest.raises(TypeError, match="not a namedtuple class"):
+        _treedef_from_portable(("namedtuple", Unregistered, ()))
+
+
+# --- summary -----------------------------------------------------------------------------------
+
+
+def test_summary_lists_paths_shapes_dtypes_counts_and_total() -> None:
+    params = {
+        "dense": Dense(w=np.zeros((3, 4), np.float32), b=np.zeros(4)),
+        "scale": 2.0,
+        "step": np.int32(7),
+        "act": "relu",
+    }
+    lines = summary(params).splitlines()
+    assert lines[0].split() == ["path", "shape", "dtype", "params", "bytes"]
+    rows = [line.split() for line in lines[2:-2]]
+    assert rows == [
+        ["['act']", "-", "str", "0", "-"],
+        ["['dense'].w", "(3,", "4)", "float32", "12", "48", "B"],
+        ["['dense'].b", "(4,)", "float64", "4", "32", "B"],
+        ["['scale']", "()", "float64", "1", "8", "B"],
+        ["['step']", "()", "int32", "1", "4", "B"],
+    ]
+    assert lines[-1].split() == ["total", "(5", "leaves)", "18", "92", "B"]
+    assert set(lines[1]) == set(lines[-2]) == {"-", " "}
+    assert len({len(line) for line in lines[:2]}) == 1
+
+
+def test_summary_units_root_leaf_empty_tree_and_tracers() -> None:
+    import fgrad
+
+    big = summary({"w": np.zeros((1024, 1024))})
+    assert big.splitlines()[-1].split() == ["total", "(1", "leaf)", "1,048,576", "8.0", "MiB"]
+    assert summary(np.zeros(3)).splitlines()[2].split()[0] == "(root)"
+    assert summary({}).splitlines()[-1].split() == ["total", "(0", "leaves)", "0", "0", "B"]
+    seen: list[str] = []
+
+    def loss(p: Any) -> Any:
+        seen.append(summary(p))
+        return (p["w"] ** 2).sum()
+
+    fgrad.grad(loss)({"w": np.ones((2, 5))})
+    assert seen[0].splitlines()[2].split() == ["['w']", "(2,", "5)", "float64", "10", "80", "B"]
+
+
+# --- ravel_pytree --------------------------------------------------------------------------------
+
+
+def test_ravel_pytree_round_trip_restores_structure_shapes_and_dtypes() -> None:
+    tree = {
+        "w": np.arange(6, dtype=np.float32).reshape(2, 3),
+        "b": Point(np.float64(1.5), [np.array([True, False])]),
+        "n": np.arange(2),
+        "none": None,
+    }
+    flat, unravel = ravel_pytree(tree)
+    assert flat.dtype == np.float64
+    np.testing.assert_array_equal(flat, [1.5, 1, 0, 0, 1, 0, 1, 2, 3, 4, 5])
+    rebuilt = unravel(flat)
+    assert tree_structure(rebuilt) == tree_structure(tree)
+    for got, want in zip(tree_leaves(rebuilt), tree_leaves(tree)):
+        assert got.dtype == np.asarray(want).dtype
+        assert got.shape == np.shape(want)
+        np.testing.assert_array_equal(got, want)
+
+
+def test_ravel_pytree_dtype_promotion() -> None:
+    def flat_dtype(tree: Any) -> np.dtype[Any]:
+        return ravel_pytree(tree)[0].dtype
+
+    f32 = np.ones(2, np.float32)
+    assert flat_dtype([f32, f32]) == np.float32
+    assert flat_dtype([f32, 2.0]) == np.float32  # a Python float is weak
+    assert flat_dtype([f32, np.ones(1)]) == np.float64
+    assert flat_dtype([np.arange(2), f32]) == np.float64
+    assert flat_dtype([np.arange(2, dtype=np.int8), np.array([True])]) == np.int8
+    assert flat_dtype([f32, np.array([1j], np.complex64)]) == np.complex64
+    assert flat_dtype([1, 2]) == np.dtype(int)
+
+
+def test_ravel_pytree_single_dtype_unravel_keeps_the_given_dtype() -> None:
+    tree = {"a": np.ones(2), "b": np.ones((1, 2))}
+    flat, unravel = ravel_pytree(tree)
+    rebuilt = unravel(flat.astype(np.float32))
+    assert rebuilt["a"].dtype == rebuilt["b"].dtype == np.float32
+    assert rebuilt["b"].shape == (1, 2)
+
+
+def test_ravel_pytree_mixed_dtypes_unravel_checks_dtype_and_casts_back() -> None:
+    tree = [np.ones(2, np.float32), np.array([1, 2]), np.array([1.5 + 2j])]
+    flat, unravel = ravel_pytree(tree)
+    assert flat.dtype == np.complex128
+    with pytest.raises(
+        TypeError, match="unravel: got an array of dtype float64.*pass an array of dtype complex128"
+    ):
+        unravel(flat.real)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no ComplexWarning: the real part is taken on purpose
+        rebuilt = unravel(flat + 1j)
+    assert [x.dtype for x in rebuilt] == [np.float32, np.int64, np.complex128]
+    np.testing.assert_array_equal(rebuilt[0], [1, 1])
+    np.testing.assert_array_equal(rebuilt[2], [1.5 + 3j])
+
+
+def test_ravel_pytree_empty_tree_and_bad_unravel_shapes() -> None:
+    flat, unravel = ravel_pytree({"a": None, "b": []})
+    assert flat.shape == (0,) and flat.dtype == np.float64
+    assert unravel(flat) == {"a": None, "b": []}
+    flat, unravel = ravel_pytree({"w": np.ones((2, 2))})
+    with pytest.raises(ValueError, match=r"expected a 1-D array of 4 elements.*got shape \(3,\)"):
+        unravel(np.ones(3))
+    with pytest.raises(ValueError, match=r"got shape \(2, 2\)"):
+        unravel(np.ones((2, 2)))
+
+
+def test_ravel_pytree_unravel_functions_compare_by_what_they_rebuild() -> None:
+    _, u1 = ravel_pytree({"w": np.ones(3)})
+    _, u2 = ravel_pytree({"w": np.zeros(3)})
+    _, u3 = ravel_pytree({"w": np.zeros(4)})
+    _, u4 = ravel_pytree({"w": np.zeros(3, np.float32)})
+    assert u1 == u2 and hash(u1) == hash(u2)
+    assert u1 != u3 and u1 != u4
+
+
+def test_grad_flows_through_ravel_and_unravel() -> None:
+    import fgrad
+    import fgrad.numpy as fnp
+
+    params = {"w": np.array([[1.0, -2.0], [0.5, 3.0]]), "b": np.array([0.25, -1.0])}
+    weights = np.arange(6.0)
+
+    def via_flat(p: Any) -> Any:
+        flat, unravel = ravel_pytree(p)
+        back = unravel(flat * weights)
+        return fnp.sum(back["w"] ** 2) + fnp.sum(fnp.sin(back["b"]))
+
+    grads = fgrad.grad(via_flat)(params)
+    # flat order: b (weights 0, 1) then w (weights 2..5)
+    np.testing.assert_allclose(grads["b"], weights[:2] * np.cos(weights[:2] * params["b"]))
+    np.testing.assert_allclose(grads["w"], 2 * weights[2:].reshape(2, 2) ** 2 * params["w"])
+    fgrad.check_grads(via_flat, (params,), order=2)
+
+    flat, unravel = ravel_pytree(params)
+
+    def loss(v: Any) -> Any:
+        p = unravel(v)
+        return fnp.sum(p["w"] ** 3) + fnp.sum(p["b"] ** 2)
+
+    hess = fgrad.hessian(loss)(flat)
+    np.testing.assert_allclose(hess, np.diag(np.r_[[2.0, 2.0], 6 * params["w"].ravel()]))
+    jitted = fgrad.jit(lambda p: ravel_pytree(p)[0] * 2.0)
+    np.testing.assert_array_equal(jitted(params), 2.0 * flat)
+    batched = fgrad.vmap(lambda v: unravel(v)["w"])(np.stack([flat, 2 * flat]))
+    np.testing.assert_array_equal(batched, np.stack([params["w"], 2 * params["w"]]))

@@ -2,13 +2,15 @@
 
 Modules, in import order (each imports only those before it): ``helpers`` and ``declare``
 (the declaration API), ``linear``, ``elementwise``, ``shape``, ``indexing``, ``sorting``,
-``logic``, ``calculus``, ``reductions``, ``products``, ``linalg``, ``special``, ``creation``,
-then ``tracer_methods``, which gives ``Tracer`` its operators and NumPy's dispatch protocols.
-Importing this package declares every function (see ``declare.DECLARATIONS``).
+``logic``, ``calculus``, ``reductions``, ``products``, ``linalg``, ``special``, ``conv``,
+``creation``, then ``tracer_methods``, which gives ``Tracer`` its operators and NumPy's
+dispatch protocols. Importing this package declares every function (see
+``declare.DECLARATIONS``).
 """
 
 from fgrad._rules import (  # noqa: F401  (imported to declare their functions)
     calculus,
+    conv,
     creation,
     elementwise,
     indexing,

@@ -28,6 +28,7 @@ import numpy as np
 from fgrad._compat import weak_python_scalar_vjps, weak_python_scalars
 from fgrad._core import NO_PARAMS, Primitive, Tracer, bind1, bind2, bindn, detach
 from fgrad._rules import batching
+from fgrad._rules.array_likes import accepting_array_likes
 from fgrad._rules.helpers import strip
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -46,7 +47,7 @@ class Declaration(NamedTuple):
     name: str
     """Full NumPy-style name, ``"linalg.inv"``."""
     namespace: str
-    """``"numpy"``, ``"numpy.linalg"`` or ``"nn"``: the fgrad module it is exported from."""
+    """``"numpy"``, ``"numpy.linalg"``, ``"nn"``, ``"lax"``...: the fgrad module it is exported from."""
     fn: Any
     differentiability: Differentiability
     numpy_fns: tuple[Any, ...]
@@ -55,7 +56,18 @@ class Declaration(NamedTuple):
     """Source of sample arguments (piecewise constant functions: the test's inputs)."""
 
 
-NAMESPACES = ("numpy", "numpy.linalg", "nn")
+SCIPY_STATS = ("norm", "multivariate_normal", "t", "beta", "gamma")
+"""The distributions of ``fgrad.scipy.stats``, each a namespace ``scipy.stats.<name>``."""
+NAMESPACES: tuple[str, ...] = (
+    "numpy",
+    "numpy.linalg",
+    "nn",
+    "lax",
+    # filled only when fgrad.scipy is imported (it needs SciPy)
+    "scipy.special",
+    "scipy.linalg",
+    *(f"scipy.stats.{name}" for name in SCIPY_STATS),
+)
 DECLARATIONS: dict[str, dict[str, Declaration]] = {namespace: {} for namespace in NAMESPACES}
 """Every exported name, by namespace and short name."""
 
@@ -103,16 +115,20 @@ def export(
     """
 
     def declare(fn: F) -> F:
-        for full_name in (name, *aliases):
+        full_names = (name, *aliases)
+        found_fns = [numpy_object(n) if dispatch else None for n in full_names]
+        exported: Any = fn
+        if differentiability == "differentiable" and any(f is not None for f in found_fns):
+            exported = accepting_array_likes(fn, next(f for f in found_fns if f is not None))
+        for full_name, found in zip(full_names, found_fns):
             prefix, _, short = full_name.rpartition(".")
             space = namespace or ("numpy." + prefix if prefix else "numpy")
-            found = numpy_object(full_name) if dispatch else None
             numpy_fns = () if found is None else (found,)
             for numpy_fn in numpy_fns:
                 rules = UFUNC_RULES if isinstance(numpy_fn, np.ufunc) else FUNCTION_RULES
-                rules[numpy_fn] = fn
+                rules[numpy_fn] = exported
             DECLARATIONS[space][short] = Declaration(
-                full_name, space, fn, differentiability, numpy_fns, sample
+                full_name, space, exported, differentiability, numpy_fns, sample
             )
         return fn
 

@@ -17,11 +17,11 @@ from typing import Any
 import numpy as np
 
 from fgrad import _compat
-from fgrad._core import NO_PARAMS, Primitive, Tracer, bindn, concrete, detach, peek
+from fgrad._core import NO_PARAMS, Primitive, Tracer, bind1, bindn, concrete, detach, peek
 from fgrad._rules import batching
 from fgrad._rules.declare import binary, export, non_differentiable, plain_values, unary
 from fgrad._rules.helpers import dtype_of, no_out, shape_of
-from fgrad._rules.linear import astype, broadcast_to, unbroadcast
+from fgrad._rules.linear import astype, broadcast_to, real_part, unbroadcast
 
 _LN2 = math.log(2.0)
 _LN10 = math.log(10.0)
@@ -55,6 +55,10 @@ def mask(condition: Any, like: Any) -> Any:
     if condition.__class__ is Tracer:
         return astype(condition, dtype)
     return np.asarray(condition, dtype=dtype)
+
+
+def _is_complex(x: Any) -> bool:
+    return dtype_of(x).kind == "c"
 
 
 # --- arithmetic -----------------------------------------------------------------------
@@ -102,13 +106,15 @@ def _power_vjp_x(g: Any, ans: Any, x: Any, y: Any) -> Any:
             return unbroadcast(g, shape_of(x))
         if y == 2:
             return unbroadcast(g * (2 * x), shape_of(x))
-        return unbroadcast(g * (y * power(x, y - 1)), shape_of(x))
+        # The operator, as the traced path evaluates it: NumPy computes ``x ** 2`` of a
+        # complex array by squaring and ``np.power(x, 2)`` otherwise (jit == eager).
+        return unbroadcast(g * (y * x ** (y - 1)), shape_of(x))
     # ``y * x**(y - 1)``. Only where x and y are both 0 is this ``0 * inf``; there x**0 is
     # constant in x, so use base 1 (giving 0). Masking on ``y == 0`` alone would also cut
     # the dependence on ``y`` of this derivative (d/dy at y = 0 is 1/x, not 0).
     both_zero = logical_and(equal(detach(x), 0), equal(detach(y), 0))
     base = where(both_zero, 1.0, x) if any_true(both_zero) else x
-    return unbroadcast(g * (y * power(base, y - 1)), shape_of(x))
+    return unbroadcast(g * (y * base ** (y - 1)), shape_of(x))
 
 
 def _power_vjp_y(g: Any, ans: Any, x: Any, y: Any) -> Any:
@@ -156,11 +162,22 @@ sqrt = unary(
     "np.array([0.3, 1.2])",
 )
 cbrt = unary("cbrt", np.cbrt, lambda g, ans, x: g / (3 * ans * ans), "``g / (3 * cbrt(x)**2)``.")
+
+
+def _absolute_vjp(g: Any, ans: Any, x: Any) -> Any:
+    if not _is_complex(x):
+        return g * mask(sign(detach(x)), g)
+    at_zero = equal(detach(ans), 0)
+    safe = where(at_zero, 1.0, ans) if any_true(at_zero) else ans
+    return g * (conjugate(x) / safe)
+
+
 absolute = unary(
     "absolute",
     np.absolute,
-    lambda g, ans, x: g * mask(sign(detach(x)), g),
-    "``g * sign(x)`` (zero at 0).",
+    _absolute_vjp,
+    "``g * sign(x)`` (zero at 0); for complex ``x``, ``g * conj(x) / abs(x)`` (zero at 0), "
+    "JAX's ``d/dx - i d/dy``.",
     aliases=("abs", "fabs"),
 )
 
@@ -227,11 +244,19 @@ tanh = unary("tanh", np.tanh, lambda g, ans, x: g * (1 - ans * ans), "``g * (1 -
 arcsinh = unary(
     "arcsinh", np.arcsinh, lambda g, ans, x: g / sqrt(x * x + 1), "``g / sqrt(x**2 + 1)``."
 )
+
+
+def _arccosh_vjp(g: Any, ans: Any, x: Any) -> Any:
+    if _is_complex(x):  # sqrt(x**2 - 1) has the wrong sign where Re(x) < 0
+        return g / (sqrt(x - 1) * sqrt(x + 1))
+    return g / sqrt(x * x - 1)
+
+
 arccosh = unary(
     "arccosh",
     np.arccosh,
-    lambda g, ans, x: g / sqrt(x * x - 1),
-    "``g / sqrt(x**2 - 1)``.",
+    _arccosh_vjp,
+    "``g / sqrt(x**2 - 1)`` (``g / (sqrt(x - 1) * sqrt(x + 1))`` for complex ``x``).",
     "np.array([1.3, 2.5])",
 )
 arctanh = unary(
@@ -412,66 +437,110 @@ def nan_to_num(
     return where(isfinite(values), x, replacement)
 
 
-def _real_only(x: Any, name: str) -> None:
-    if np.issubdtype(dtype_of(x), np.complexfloating):
-        raise TypeError(
-            f"fgrad.numpy.{name} was called on a complex traced array: fgrad differentiates "
-            "real floating-point arrays only"
-        )
-
-
 @export("real")
 def real(val: Any) -> Any:
-    """Differentiable ``numpy.real``: the array itself for real input.
+    """Differentiable ``numpy.real``: the real part; the array itself for real input.
 
-    Gradient: ``g`` (fgrad differentiates real arrays; a complex traced array raises
-    ``TypeError``).
+    Gradient: ``g`` (as a complex cotangent ``g + 0j`` for complex input).
 
     Examples
     --------
     >>> fgrad.grad(lambda x: fnp.sum(fnp.real(x) ** 2))(np.array([1.0, -2.0]))
     array([ 2., -4.])
+    >>> fgrad.grad(lambda z: fnp.real(z**2))(1 + 2j)  # d/dx - i d/dy of x**2 - y**2
+    array(2.+4.j)
     """
     if val.__class__ is not Tracer:
         return np.real(val)
-    _real_only(val, "real")
-    return val
+    return real_part(val) if _is_complex(val) else val
 
 
-@export("imag", differentiability="piecewise_constant", sample="np.array([1.0, -2.0])")
+def _imag_vjp(g: Any, ans: Any, x: Any) -> Any:
+    return g * -1j
+
+
+_IMAG = Primitive("imag", np.imag, (_imag_vjp,), batch=batching.elementwise)
+
+
+@export("imag")
 def imag(val: Any) -> Any:
-    """``numpy.imag``: zeros of the input's shape and dtype for a real (traced) array.
+    """Differentiable ``numpy.imag``: the imaginary part; zeros for real input.
 
-    Gradient: none: the result is a plain NumPy value (the imaginary part of a
-    real array is the constant 0, so its gradient is zero).
+    Gradient: ``-1j * g`` for complex input (JAX's convention: ``d/dx - i d/dy`` of
+    ``y`` is ``-i``); none for real input, whose imaginary part is the constant 0
+    (a plain array is returned).
 
     Examples
     --------
+    >>> fgrad.grad(lambda z: fnp.imag(z) ** 2)(1 + 2j)
+    array(0.-4.j)
     >>> fgrad.grad(lambda x: fnp.sum(x + fnp.imag(x)))(np.array([1.0, -2.0]))
     array([1., 1.])
     """
     if val.__class__ is not Tracer:
         return np.imag(val)
-    _real_only(val, "imag")
+    if _is_complex(val):
+        return bind1(_IMAG, val, NO_PARAMS)
     return np.zeros(shape_of(val), dtype=dtype_of(val))
+
+
+def _conjugate_vjp(g: Any, ans: Any, x: Any) -> Any:
+    return conjugate(g)
+
+
+_CONJUGATE = Primitive("conjugate", np.conjugate, (_conjugate_vjp,), batch=batching.elementwise)
 
 
 @export("conjugate", aliases=("conj",))
 def conjugate(x: Any) -> Any:
     """Differentiable ``numpy.conjugate`` (also ``conj``): the array itself for real input.
 
-    Gradient: ``g`` (fgrad differentiates real arrays; a complex traced array raises
-    ``TypeError``).
+    Gradient: ``conj(g)`` (conjugation is its own transpose).
 
     Examples
     --------
     >>> fgrad.grad(lambda x: fnp.sum(x * fnp.conj(x)))(np.array([1.0, -2.0]))
     array([ 2., -4.])
+    >>> fgrad.vjp(fnp.conj, 1 + 2j)[1](1j)
+    (array(0.-1.j),)
     """
     if x.__class__ is not Tracer:
         return np.conjugate(x)
-    _real_only(x, "conjugate")
+    if _is_complex(x):
+        return bind1(_CONJUGATE, x, NO_PARAMS)
     return x
+
+
+def _angle_vjp(g: Any, ans: Any, z: Any, deg: bool) -> Any:
+    scale = -180j / math.pi if deg else -1j
+    return g * scale / z
+
+
+_ANGLE = Primitive(
+    "angle", lambda z, deg: np.angle(z, deg=deg), (_angle_vjp,), batch=batching.elementwise
+)
+_plain_angle = plain_values(np.angle, "angle", batching.elementwise)
+
+
+@export("angle")
+def angle(z: Any, deg: bool = False) -> Any:
+    """Differentiable ``numpy.angle``: the argument of complex numbers, in radians (or degrees).
+
+    Gradient: ``-1j * g / z`` (times ``180 / pi`` with ``deg``), JAX's ``d/dx - i d/dy``
+    of ``arctan2(y, x)``; NaN at 0. For real input the angle is 0 or pi, piecewise
+    constant: a plain array is returned.
+
+    Examples
+    --------
+    >>> fgrad.grad(fnp.angle)(1 + 1j)
+    array(-0.5-0.5j)
+    >>> fgrad.check_grads(lambda z: fnp.angle(z, deg=True), (np.array([1 + 2j, -0.5j]),))
+    """
+    if z.__class__ is not Tracer:
+        return np.angle(z, deg=deg)
+    if _is_complex(z):
+        return bind1(_ANGLE, z, {"deg": bool(deg)})
+    return _plain_angle(detach(z), deg=deg)
 
 
 @export("copy")

@@ -40,7 +40,15 @@ def ndim_of(x: Any) -> int:
 
 def dtype_of(x: Any) -> np.dtype[Any]:
     """The dtype NumPy would give ``x``, read without recording a value read."""
+    if x.__class__ is list or x.__class__ is tuple:
+        return np.asarray(_peek_all(x)).dtype
     return np.result_type(peek(x))
+
+
+def _peek_all(x: Any) -> Any:
+    if x.__class__ is list or x.__class__ is tuple:
+        return [_peek_all(v) for v in x]
+    return peek(x)
 
 
 def normalize_axes(axis: Any, ndim: int, fn_name: str) -> tuple[int, ...]:

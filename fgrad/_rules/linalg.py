@@ -15,7 +15,16 @@ from fgrad._core import Primitive, Tracer, concrete, detach
 from fgrad._rules import batching
 from fgrad._rules.calculus import cross
 from fgrad._rules.declare import export, non_differentiable, plain_values
-from fgrad._rules.elementwise import absolute, equal, power, sqrt, where
+from fgrad._rules.elementwise import (
+    absolute,
+    conjugate,
+    equal,
+    imag,
+    power,
+    real,
+    sqrt,
+    where,
+)
 from fgrad._rules.helpers import dtype_of, ndim_of, no_out, normalize_axes, shape_of
 from fgrad._rules.linear import SUM, TRANSPOSE, astype, getitem, reshape, unbroadcast
 from fgrad._rules.products import dot, matmul, mT, outer
@@ -24,6 +33,26 @@ from fgrad._rules.shape import diagonal, expand_dims, trace
 
 # NumPy's stubs want Literal flags and arrays; here arguments are checked by NumPy.
 _np_linalg: Any = np.linalg
+
+
+def _is_complex(x: Any) -> bool:
+    return dtype_of(x).kind == "c"
+
+
+def _real_matrices_only(a: Any, name: str) -> None:
+    """Refuse a complex traced matrix where no complex rule exists (no silent wrong gradient)."""
+    if _is_complex(a):
+        raise TypeError(
+            f"fgrad.numpy.linalg.{name} has no gradient rule for complex matrices yet (got "
+            f"dtype {dtype_of(a)}). Complex rules exist for inv, solve, det, slogdet, norm "
+            "(orders other than 2, -2 and 'nuc'), eigh, eigvalsh, eig and eigvals; apply "
+            "fgrad.stop_gradient to the input if no gradient must flow through it."
+        )
+
+
+def _abs_squared(x: Any) -> Any:
+    """``abs(x)**2``, elementwise: ``x * x``, or ``real(x * conj(x))`` for complex ``x``."""
+    return real(x * conjugate(x)) if _is_complex(x) else x * x
 
 
 def _inv_vjp(g: Any, ans: Any, a: Any) -> Any:
@@ -86,6 +115,17 @@ def _slogdet_sign_impl(a: Any) -> Any:
 
 _slogdet_sign = plain_values(_slogdet_sign_impl, "slogdet_sign", batching.leading)
 
+
+def _complex_sign_vjp(g: Any, ans: Any, a: Any) -> Any:
+    # d sign = i Im(tr(a^-1 da)) sign (JAX's slogdet JVP); its transpose is below.
+    scale = 1j * imag(g * ans)
+    return expand_dims(expand_dims(scale, -1), -1) * mT(inv(a))
+
+
+_COMPLEX_SIGN = Primitive(
+    "linalg.slogdet", _slogdet_sign_impl, (_complex_sign_vjp,), batch=batching.leading
+)
+
 SlogdetResult = namedtuple("SlogdetResult", ["sign", "logabsdet"])
 
 
@@ -93,9 +133,11 @@ SlogdetResult = namedtuple("SlogdetResult", ["sign", "logabsdet"])
 def slogdet(a: Any) -> Any:
     """Differentiable ``numpy.linalg.slogdet``: ``SlogdetResult(sign, logabsdet)``.
 
-    Only ``logabsdet`` carries a gradient; ``sign`` is piecewise constant.
+    ``logabsdet`` carries a gradient; ``sign`` does for complex matrices (where it is
+    ``det / abs(det)``) and is piecewise constant for real ones.
 
-    Gradient: ``g * inv(a).T``.
+    Gradient: ``g * inv(a).T`` for ``logabsdet``; ``1j * imag(g * sign) * inv(a).T`` for a
+    complex ``sign``.
 
     Examples
     --------
@@ -104,7 +146,8 @@ def slogdet(a: Any) -> Any:
     """
     if a.__class__ is not Tracer:
         return np.linalg.slogdet(a)
-    return SlogdetResult(_slogdet_sign(detach(a)), _LOGABSDET(a))
+    sign = _COMPLEX_SIGN(a) if _is_complex(a) else _slogdet_sign(detach(a))
+    return SlogdetResult(sign, _LOGABSDET(a))
 
 
 def _solve_transposed(a: Any, b: Any, g: Any) -> Any:
@@ -188,6 +231,8 @@ def cholesky(a: Any) -> Any:
     >>> a = np.array([[2.0, 0.5, 0.1], [0.3, 1.5, -0.2], [0.1, 0.4, 1.8]])
     >>> fgrad.check_grads(lambda a: fnp.linalg.cholesky(a @ a.T), (a,))
     """
+    if a.__class__ is Tracer:
+        _real_matrices_only(a, "cholesky")
     return _CHOLESKY(a)
 
 
@@ -212,7 +257,7 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> A
     nd = x.ndim
     if axis is None and ord is None:
         axes = tuple(range(nd))
-        return sqrt(SUM(x * x, axis=axes, keepdims=keepdims))
+        return sqrt(SUM(_abs_squared(x), axis=axes, keepdims=keepdims))
     if axis is None:
         axes = tuple(range(nd))
     elif np.ndim(axis) == 0:
@@ -228,7 +273,7 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> A
 
 def _vector_norm(x: Any, ord: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
     if ord is None or ord == 2:
-        return sqrt(SUM(x * x, axis=axes, keepdims=keepdims))
+        return sqrt(SUM(_abs_squared(x), axis=axes, keepdims=keepdims))
     if ord == np.inf:
         return max(absolute(x), axes, keepdims=keepdims)
     if ord == -np.inf:
@@ -243,7 +288,7 @@ def _vector_norm(x: Any, ord: Any, axes: tuple[int, ...], keepdims: bool) -> Any
 def _matrix_norm(x: Any, ord: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
     row, col = axes
     if ord is None or ord == "fro":
-        return sqrt(SUM(x * x, axis=tuple(sorted(axes)), keepdims=keepdims))
+        return sqrt(SUM(_abs_squared(x), axis=tuple(sorted(axes)), keepdims=keepdims))
     if ord in (1, -1):
         sums = SUM(absolute(x), axis=(row,), keepdims=True)
         pick = max if ord == 1 else min
@@ -299,12 +344,14 @@ def _safe_reciprocal(s: Any) -> Any:
 def _one_triangle(m: Any, uplo: str) -> Any:
     """The gradient ``m`` (with respect to a symmetric matrix) of a function that reads only
     the ``uplo`` triangle: the diagonal as is, the read triangle gets ``m + m.T``, the
-    other one nothing."""
+    other one nothing. For a Hermitian matrix the other triangle is the conjugate of the
+    read one and the diagonal's imaginary part is ignored (as LAPACK does): the read
+    triangle gets ``m + conj(m.T)``, the diagonal ``real(m)``."""
     n = shape_of(m)[-1]
     dtype = dtype_of(m)
     ones = np.ones((n, n), dtype=dtype)
     strict = np.tril(ones, -1) if uplo == "L" else np.triu(ones, 1)
-    return m * np.eye(n, dtype=dtype) + (m + mT(m)) * strict
+    return real(m) * np.eye(n, dtype=dtype) + (m + conjugate(mT(m))) * strict
 
 
 def _lower_symmetric(a: Any) -> Any:
@@ -334,9 +381,10 @@ def _eigh_parts(packed: Any) -> tuple[Any, Any]:
 def _eigh_vjp(g: Any, ans: Any, a: Any, UPLO: str) -> Any:
     w, v = _eigh_parts(ans)
     gw, gv = _eigh_parts(g)
+    w, gw = real(w), real(gw)
     vt = mT(v)
     inner = _inverse_gaps(w) * matmul(vt, gv) + _diag_embed(gw)
-    return _one_triangle(matmul(matmul(v, inner), vt), UPLO)
+    return _one_triangle(matmul(matmul(conjugate(v), inner), vt), UPLO)
 
 
 _EIGH = Primitive("linalg.eigh", _eigh_impl, (_eigh_vjp,), batch=batching.leading)
@@ -360,7 +408,11 @@ def eigh(a: Any, UPLO: str = "L") -> Any:
     one LAPACK call forward, and one rule that sees both cotangents.
 
     Gradient: ``V (diag(gw) + F * (V.T gV)) V.T`` with ``F[i, j] = 1 / (w[j] - w[i])``
-    off the diagonal, folded onto the read triangle. For repeated eigenvalues the
+    off the diagonal, folded onto the read triangle; for a complex Hermitian matrix
+    ``conj(V) (diag(gw) + F * (V.T gV)) V.T`` (JAX's convention, no conjugate transpose
+    of the cotangent), the read triangle getting ``m + conj(m.T)``. Complex eigenvectors
+    are defined up to a phase: use functions invariant to it (``abs(v)``, projectors
+    ``v @ v.conj().T``). For repeated eigenvalues the
     eigenvectors are not unique and their gradient is undefined: ``F`` is set to 0
     between equal eigenvalues, which gives exact first derivatives of the eigenvalues
     and of functions that do not depend on the choice of basis within an eigenspace
@@ -386,7 +438,8 @@ def eigh(a: Any, UPLO: str = "L") -> Any:
     if UPLO not in ("L", "U"):
         raise ValueError("UPLO argument must be 'L' or 'U'")
     _check_matrices(a, "eigh")
-    return EighResult(*_eigh_parts(_EIGH(a, UPLO=UPLO)))
+    w, v = _eigh_parts(_EIGH(a, UPLO=UPLO))
+    return EighResult(real(w) if _is_complex(w) else w, v)
 
 
 @export("linalg.eigvalsh")
@@ -409,6 +462,110 @@ def eigvalsh(a: Any, UPLO: str = "L") -> Any:
     if a.__class__ is not Tracer:
         return _np_linalg.eigvalsh(a, UPLO)
     return eigh(a, UPLO).eigenvalues
+
+
+# --- eig, eigvals (non-symmetric) -----------------------------------------------------------
+
+
+def _eigenvalues_impl(a: Any) -> Any:
+    return _np_linalg.eig(a)[0]
+
+
+def _eigenvectors_impl(a: Any) -> Any:
+    return _np_linalg.eig(a)[1]
+
+
+def _eigenvalues_vjp(g: Any, ans: Any, a: Any) -> Any:
+    # dw = diag(V^-1 da V) (JAX's eig JVP); transposed: V^-T diag(g) V^T. Invariant to the
+    # scaling of V's columns, so the basis of _EIG_BASIS serves for higher orders.
+    v = _EIG_BASIS(a)
+    return matmul(mT(inv(v)) * expand_dims(g, -2), mT(v))
+
+
+def _eig_basis_vjp(g: Any, ans: Any, a: Any) -> Any:
+    # dV = V (F * (V^-1 da V)), the eigenvectors scaled so that V^-1 dV has a zero
+    # diagonal, F[i, j] = 1 / (w[j] - w[i]); transposed: V^-T (F * (V^T g)) V^T.
+    w = _EIGENVALUES(a)
+    return matmul(mT(inv(ans)) @ (_inverse_gaps(w) * matmul(mT(ans), g)), mT(ans))
+
+
+def _eigenvectors_vjp(g: Any, ans: Any, a: Any) -> Any:
+    raise NotImplementedError(
+        "fgrad.numpy.linalg.eig: the derivative of the eigenvectors of a non-symmetric matrix "
+        "is not implemented (as in JAX: NumPy's normalisation of them, unit norm with an "
+        "arbitrary phase, has no well-defined derivative); only the eigenvalues are "
+        "differentiable. Use fgrad.numpy.linalg.eigvals (or eig(a).eigenvalues), or eigh for "
+        "symmetric and Hermitian matrices."
+    )
+
+
+# The result's dtype depends on values (NumPy returns real eigenvalues when all are real):
+# ``varying_shape`` makes ``jit`` guard it on replay.
+_EIGENVALUES = Primitive(
+    "linalg.eigvals",
+    _eigenvalues_impl,
+    (_eigenvalues_vjp,),
+    varying_shape=True,
+    batch=batching.leading,
+)
+_EIG_BASIS = Primitive(
+    "linalg.eig", _eigenvectors_impl, (_eig_basis_vjp,), varying_shape=True, batch=batching.leading
+)
+_EIGENVECTORS = Primitive(
+    "linalg.eig",
+    _eigenvectors_impl,
+    (_eigenvectors_vjp,),
+    varying_shape=True,
+    batch=batching.leading,
+)
+
+EigResult = namedtuple("EigResult", ["eigenvalues", "eigenvectors"])
+
+
+@export("linalg.eig")
+def eig(a: Any) -> Any:
+    """``numpy.linalg.eig`` of general square matrices: ``EigResult(eigenvalues, eigenvectors)``.
+
+    Only the eigenvalues are differentiable (as in JAX); a gradient reaching the
+    eigenvectors raises ``NotImplementedError``. Real matrices may have complex
+    eigenvalues, whose gradients follow JAX's convention (``docs/complex.md``); the
+    gradient with respect to a real matrix is real. Like NumPy, the eigenvalues are real
+    when all of them are (the dtype depends on the values: ``jit`` guards it).
+
+    Gradient: ``inv(V).T @ diag(g) @ V.T`` for the eigenvalues (distinct eigenvalues
+    needed for higher orders).
+
+    Examples
+    --------
+    >>> rotation = np.array([[0.0, -2.0], [1.0, 0.5]])  # eigenvalues 0.25 +- 1.39j
+    >>> grad = fgrad.grad(lambda a: fnp.real(fnp.linalg.eig(a).eigenvalues[0]))(rotation)
+    >>> np.allclose(grad, 0.5 * np.eye(2)), grad.dtype
+    (True, dtype('float64'))
+    """
+    if a.__class__ is not Tracer:
+        return _np_linalg.eig(a)
+    _check_matrices(a, "eig")
+    return EigResult(_EIGENVALUES(a), _EIGENVECTORS(a))
+
+
+@export("linalg.eigvals")
+def eigvals(a: Any) -> Any:
+    """Differentiable ``numpy.linalg.eigvals`` of general square matrices.
+
+    Computed by LAPACK's ``geev`` with the eigenvectors (the gradient needs them), so
+    the values are those of ``numpy.linalg.eig``.
+
+    Gradient: ``inv(V).T @ diag(g) @ V.T`` (see :func:`eig`).
+
+    Examples
+    --------
+    >>> a = np.array([[0.0, -2.0], [1.0, 0.5]])
+    >>> fgrad.check_grads(lambda a: fnp.linalg.eigvals(a), (a,))
+    """
+    if a.__class__ is not Tracer:
+        return _np_linalg.eigvals(a)
+    _check_matrices(a, "eigvals")
+    return _EIGENVALUES(a)
 
 
 def _check_matrices(a: Any, name: str, square: bool = True) -> tuple[int, ...]:
@@ -502,6 +659,7 @@ def svd(
     """
     if a.__class__ is not Tracer:
         return _np_linalg.svd(a, full_matrices, compute_uv, hermitian)
+    _real_matrices_only(a, "svd")
     m, n = _check_matrices(a, "svd", square=False)[-2:]
     if compute_uv and full_matrices and m != n:
         raise TypeError(
@@ -573,6 +731,7 @@ def pinv(a: Any, rcond: Any = None, hermitian: bool = False, *, rtol: Any = None
     """
     if a.__class__ is not Tracer:
         return _pinv_impl(a, rcond, hermitian, rtol)
+    _real_matrices_only(a, "pinv")
     _check_matrices(a, "pinv", square=False)
     return _PINV(a, rcond=rcond, hermitian=bool(hermitian), rtol=rtol)
 

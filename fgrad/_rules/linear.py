@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from fgrad._core import Primitive, Tracer, bind1, concrete, detach
+from fgrad._core import NO_PARAMS, Primitive, Tracer, bind1, concrete, detach, set_real_part
 from fgrad._rules import batching
 from fgrad._rules.declare import export, plain_values
 from fgrad._rules.helpers import dtype_of, ndim_of, no_out, normalize_axes, shape_of
@@ -219,7 +219,10 @@ def transpose(a: Any, axes: Any = None) -> Any:
 
 
 def _astype_vjp(g: Any, ans: Any, x: Any, dtype: Any) -> Any:
-    return astype(g, dtype_of(x))
+    source = dtype_of(x)
+    if source.kind != "c" and dtype_of(g).kind == "c":
+        g = real_part(g)
+    return astype(g, source)
 
 
 def _astype_impl(x: Any, dtype: Any) -> Any:
@@ -253,6 +256,31 @@ def astype(x: Any, dtype: Any, *, copy: bool = True) -> Any:
     if not np.issubdtype(dtype, np.inexact):
         return _astype_plain(detach(x), dtype)
     return bind1(_ASTYPE, x, {"dtype": dtype})
+
+
+def _real_part_vjp(g: Any, ans: Any, x: Any) -> Any:
+    return astype(g, dtype_of(x))
+
+
+_REAL_PART = Primitive("real", np.real, (_real_part_vjp,), batch=batching.elementwise)
+
+
+def real_part(x: Any) -> Any:
+    """The real part of a complex array; the transpose of the real-to-complex ``astype``.
+
+    Gradient (JAX's convention): the real cotangent as a complex one, ``g + 0j``.
+
+    Examples
+    --------
+    >>> fgrad.grad(lambda z: fnp.sum(real_part(z * z)))(np.array([1 + 2j]))
+    array([2.+4.j])
+    """
+    if x.__class__ is Tracer:
+        return bind1(_REAL_PART, x, NO_PARAMS)
+    return np.real(x)
+
+
+set_real_part(real_part)
 
 
 def _is_basic_index(index: Any) -> bool:

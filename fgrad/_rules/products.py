@@ -12,7 +12,7 @@ import numpy as np
 from fgrad._core import NO_PARAMS, Primitive, Tracer, bind2
 from fgrad._rules import batching
 from fgrad._rules.declare import export
-from fgrad._rules.elementwise import multiply
+from fgrad._rules.elementwise import conjugate, multiply
 from fgrad._rules.helpers import ndim_of, no_out, shape_of
 from fgrad._rules.linear import SUM, TRANSPOSE, broadcast_to, getitem, reshape, unbroadcast
 from fgrad._rules.shape import expand_dims, swapaxes
@@ -205,17 +205,19 @@ def outer(a: Any, b: Any) -> Any:
 
 @export("vdot")
 def vdot(a: Any, b: Any) -> Any:
-    """Differentiable ``numpy.vdot`` of real arrays: the dot product of the flattened arrays.
+    """Differentiable ``numpy.vdot``: the dot product of the flattened arrays, ``a`` conjugated.
 
-    Gradient: ``g * b`` and ``g * a``.
+    Gradient: ``g * b`` and ``g * a`` (``conj(g * b)`` for a complex ``a``, through
+    ``conjugate``).
 
     Examples
     --------
     >>> fgrad.check_grads(fnp.vdot, (np.array([[0.3, -1.2], [0.5, 2.0]]), np.ones((2, 2))))
+    >>> fgrad.check_grads(fnp.vdot, (np.array([1 + 2j, -0.5j]), np.array([0.5 - 1j, 2.0])))
     """
     if a.__class__ is not Tracer and b.__class__ is not Tracer:
         return np.vdot(a, b)
-    return SUM(reshape(a, (-1,)) * reshape(b, (-1,)), axis=(0,), keepdims=False)
+    return SUM(reshape(conjugate(a), (-1,)) * reshape(b, (-1,)), axis=(0,), keepdims=False)
 
 
 @export("kron")

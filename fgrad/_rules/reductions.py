@@ -16,7 +16,17 @@ from fgrad._core import Primitive, Tracer, bind1, concrete, detach, peek
 from fgrad._rules import batching
 from fgrad._rules.calculus import diff
 from fgrad._rules.declare import export, non_differentiable, plain_values
-from fgrad._rules.elementwise import any_true, equal, isnan, less_equal, mask, sqrt, where
+from fgrad._rules.elementwise import (
+    any_true,
+    conjugate,
+    equal,
+    isnan,
+    less_equal,
+    mask,
+    real,
+    sqrt,
+    where,
+)
 from fgrad._rules.helpers import dtype_of, no_out, normalize_axes, shape_of
 from fgrad._rules.linear import (
     SUM,
@@ -241,14 +251,17 @@ def var(
     ddof: float = 0,
     keepdims: bool = False,
 ) -> Any:
-    """Differentiable ``numpy.var`` (``ddof`` supported).
+    """Differentiable ``numpy.var`` (``ddof`` supported); real also for complex input.
 
-    Gradient: ``2 g (x - mean) / (n - ddof)``, through its composition.
+    Gradient: ``2 g (x - mean) / (n - ddof)``, through its composition; for complex
+    input the variance is the mean of ``abs(x - mean)**2`` and the gradient
+    ``2 g conj(x - mean) / (n - ddof)`` (JAX's ``d/dx - i d/dy``).
 
     Examples
     --------
     >>> x = np.array([[0.3, -1.2, 0.5], [2.0, 0.7, -0.4]])
     >>> fgrad.check_grads(lambda x: fnp.var(x, axis=1, ddof=1), (x,))
+    >>> fgrad.check_grads(fnp.var, (np.array([1 + 2j, -0.5j, 0.3]),))
     """
     no_out("var", out)
     if a.__class__ is not Tracer:
@@ -258,7 +271,11 @@ def var(
     axes = normalize_axes(axis, a.ndim, "var")
     centred = a - mean(a, axes, keepdims=True)
     n = _count(a.shape, axes)
-    return SUM(centred * centred, axis=axes, keepdims=keepdims) / builtins.max(n - ddof, 0)
+    if dtype_of(centred).kind == "c":
+        squares = real(centred * conjugate(centred))
+    else:
+        squares = centred * centred
+    return SUM(squares, axis=axes, keepdims=keepdims) / builtins.max(n - ddof, 0)
 
 
 @export("std")

@@ -52,8 +52,9 @@ def _array_ufunc(self: Tracer, ufunc: Any, method: str, *inputs: Any, **kwargs: 
 
 _IN_PLACE_HINT = (
     "it writes into an existing array, which has no gradient. Build a new array instead: "
-    "fgrad.numpy.where(mask, values, a), a + fgrad.numpy.scatter_add(values - a[i], a.shape, "
-    "i), or fgrad.numpy.stack / fgrad.numpy.concatenate of the pieces"
+    "a.at[i].set(values) (fgrad.numpy.at(a)[i].set(values) for a NumPy array), "
+    "fgrad.numpy.where(mask, values, a), or fgrad.numpy.stack / fgrad.numpy.concatenate of "
+    "the pieces"
 )
 _NAN_QUANTILE_HINT = (
     "call fgrad.numpy.quantile / percentile on the non-NaN values "
@@ -104,9 +105,10 @@ def _array(self: Tracer, dtype: Any = None, copy: Any = None) -> Any:
 
 def _setitem(self: Tracer, index: Any, value: Any) -> None:
     raise TypeError(
-        "In-place assignment into a traced array (x[...] = v) is not differentiable. "
-        "Build a new array instead, e.g. fgrad.numpy.where(mask, v, x) or "
-        "x + fgrad.numpy.scatter_add(v - x[i], x.shape, i)."
+        "In-place assignment into a traced array (x[...] = v) is not differentiable "
+        f"(at {user_site()}). Use the functional update, as in JAX: x = x.at[idx].set(v) "
+        "(also .add, .multiply, .min, .max...; fgrad.numpy.at(x)[idx].set(v) works on NumPy "
+        "arrays too), or fgrad.numpy.where(mask, v, x)."
     )
 
 
@@ -180,6 +182,7 @@ _METHODS: dict[str, Any] = {
     "__ne__": ew.not_equal,
     "__getitem__": st.getitem,
     "__setitem__": _setitem,
+    "at": property(ix.at),
     "__iter__": _iter,
     "__array__": _array,
     "__array_ufunc__": _array_ufunc,

@@ -1,11 +1,11 @@
 """Differentiable ``numpy.linalg``.
 
 The functions declared for this namespace in the rule modules
-(``fgrad._rules.declare.DECLARATIONS["numpy.linalg"]``): ``cholesky cond det eigh
-eigvalsh inv matrix_power matrix_rank multi_dot norm pinv slogdet solve svd svdvals``
-and NumPy 2's ``cross diagonal matmul matrix_norm matrix_transpose outer tensordot
-trace vecdot vector_norm``. Non-symmetric ``eig``/``eigvals`` have no gradient rule
-(their eigenvalues may be complex).
+(``fgrad._rules.declare.DECLARATIONS["numpy.linalg"]``): ``cholesky cond det eig eigh
+eigvals eigvalsh inv matrix_power matrix_rank multi_dot norm pinv slogdet solve svd
+svdvals`` and NumPy 2's ``cross diagonal matmul matrix_norm matrix_transpose outer
+tensordot trace vecdot vector_norm``. Non-symmetric ``eig`` differentiates its
+eigenvalues only (as JAX), which may be complex (``docs/complex.md``).
 
 Examples
 --------

@@ -1,0 +1,14 @@
+"""Differentiable ``scipy.stats.t`` (declared in ``fgrad/_rules/scipy_stats.py``)."""
+
+from typing import Any as _Any
+
+from fgrad._rules import scipy_stats as _rules  # noqa: F401  (declares the functions)
+from fgrad.scipy import _namespace
+
+globals().update(_namespace.exports("scipy.stats.t"))
+
+__all__ = sorted(_namespace.exports("scipy.stats.t"))
+
+
+def __getattr__(name: str) -> _Any:
+    raise AttributeError(_namespace.missing("scipy.stats.t", name))

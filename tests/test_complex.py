@@ -178,6 +178,13 @@ case(
     lambda a: (lambda w, v: (v * fnp.exp(w)) @ fnp.conj(v).T)(*fnp.linalg.eigh(a)),
     hermitian(3, 3),
 )
+case("fft", "complex", fnp.fft.fft, csmooth(4))
+case("ifft", "complex_padded", lambda z: fnp.fft.ifft(z, n=5), csmooth(2, 3))
+case("irfft", "complex_even", fnp.fft.irfft, csmooth(3))
+case("irfft", "complex_odd_ortho", lambda z: fnp.fft.irfft(z, n=5, norm="ortho"), csmooth(3))
+case("fftn", "complex", fnp.fft.fftn, csmooth(2, 3))
+case("irfft2", "complex", lambda z: fnp.fft.irfft2(z, s=(2, 4)), csmooth(2, 3))
+case("irfftn", "complex_forward", lambda z: fnp.fft.irfftn(z, norm="forward"), csmooth(3, 2))
 case("eigvals", "complex", fnp.linalg.eigvals, np.diag([2.0, -0.5j, 1.0]) + 0.3 * csmooth(3, 3))
 case("eigvals", "real-complex-pair", fnp.linalg.eigvals, np.array([[0.2, -2.0], [1.0, 0.5]]))
 case(

@@ -34,16 +34,20 @@ NUMPY_2_NAMES = {
 }  # fmt: skip
 """Names NumPy 2 added: fgrad offers them on NumPy 1.26 as well."""
 
-NAMESPACES = [("numpy", fnp, np), ("numpy.linalg", fnp.linalg, np.linalg)]
+NAMESPACES = [
+    ("numpy", fnp, np),
+    ("numpy.linalg", fnp.linalg, np.linalg),
+    ("numpy.fft", fnp.fft, np.fft),
+]
 
 
 @pytest.mark.parametrize(("namespace", "module", "numpy_module"), NAMESPACES)
 def test_every_name_is_numpys(
     namespace: str, module: types.ModuleType, numpy_module: types.ModuleType
 ) -> None:
-    allowed = FGRAD_EXTENSIONS | {"linalg"} if namespace == "numpy" else set()
+    allowed = FGRAD_EXTENSIONS | {"linalg", "fft"} if namespace == "numpy" else set()
     if np.lib.NumpyVersion(np.__version__) < "2.0.0":
-        allowed |= NUMPY_2_NAMES[namespace]
+        allowed |= NUMPY_2_NAMES.get(namespace, set())
     foreign = {n for n in module.__all__ if not hasattr(numpy_module, n)} - allowed
     assert foreign == set()
 
@@ -53,7 +57,7 @@ def test_export_list_is_the_declarations_and_nothing_leaks(
     namespace: str, module: types.ModuleType, numpy_module: types.ModuleType
 ) -> None:
     declared = set(DECLARATIONS[namespace])
-    extra = {"linalg"} if namespace == "numpy" else set()
+    extra = {"linalg", "fft"} if namespace == "numpy" else set()
     assert set(module.__all__) == declared | extra
     public = {n for n in vars(module) if not n.startswith("_")}
     assert public == declared | extra

@@ -1268,6 +1268,36 @@ case("logspace", "axis", lambda a: fnp.logspace(a, 1.0, 3, axis=-1), smooth(2))
 case("geomspace", "positive", lambda a, b: fnp.geomspace(a, b, 5), pos(), pos())
 case("geomspace", "negative_axis", lambda a: fnp.geomspace(-a, -2.5, 3, axis=1), pos(2))
 
+# numpy.fft: every transform is linear; real inputs here, complex ones in tests/test_complex.py.
+case("fft", "vec", fnp.fft.fft, smooth(4))
+case("fft", "padded", lambda x: fnp.fft.fft(x, n=6), smooth(4))
+case(
+    "fft",
+    "truncated_axis0_ortho",
+    lambda x: fnp.fft.fft(x, n=2, axis=0, norm="ortho"),
+    smooth(3, 2),
+)
+case("ifft", "vec", fnp.fft.ifft, smooth(5))
+case("ifft", "forward", lambda x: fnp.fft.ifft(x, n=3, norm="forward"), smooth(2, 4))
+case("rfft", "even", fnp.fft.rfft, smooth(4))
+case("rfft", "odd_axis0", lambda x: fnp.fft.rfft(x, axis=0), smooth(5, 2))
+case("rfft", "padded_ortho", lambda x: fnp.fft.rfft(x, n=7, norm="ortho"), smooth(4))
+case("irfft", "real_input", fnp.fft.irfft, smooth(3))
+case("irfft", "odd_n", lambda x: fnp.fft.irfft(x, n=5), smooth(2, 3))
+case("irfft", "truncated", lambda x: fnp.fft.irfft(x, n=4, norm="forward"), smooth(5))
+case("fft2", "mat", fnp.fft.fft2, smooth(3, 4))
+case("ifft2", "s", lambda x: fnp.fft.ifft2(x, s=(2, 5)), smooth(3, 4))
+case("rfft2", "batched", fnp.fft.rfft2, smooth(2, 3, 4))
+case("irfft2", "s", lambda x: fnp.fft.irfft2(x, s=(3, 4)), smooth(3, 3))
+case("fftn", "all_axes", fnp.fft.fftn, smooth(2, 3, 2))
+case("ifftn", "axes", lambda x: fnp.fft.ifftn(x, axes=(0, 2), norm="ortho"), smooth(2, 3, 2))
+case("rfftn", "s", lambda x: fnp.fft.rfftn(x, s=(3, 4)), smooth(2, 5))
+case("irfftn", "all_axes", fnp.fft.irfftn, smooth(2, 3))
+case("fftshift", "vec", fnp.fft.fftshift, smooth(5))
+case("fftshift", "axes", lambda x: fnp.fft.fftshift(x, axes=1), smooth(2, 4))
+case("ifftshift", "mat", fnp.fft.ifftshift, smooth(3, 4))
+case("fft", "numpy_dispatch", lambda x: np.fft.fft(x), smooth(4))
+
 # --- the tests --------------------------------------------------------------------------
 
 

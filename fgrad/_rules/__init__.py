@@ -2,7 +2,7 @@
 
 Modules, in import order (each imports only those before it): ``helpers`` and ``declare``
 (the declaration API), ``linear``, ``elementwise``, ``shape``, ``indexing``, ``sorting``,
-``logic``, ``calculus``, ``reductions``, ``products``, ``linalg``, ``special``, ``conv``,
+``logic``, ``calculus``, ``reductions``, ``products``, ``linalg``, ``special``, ``conv``, ``fft``,
 ``creation``, then ``tracer_methods``, which gives ``Tracer`` its operators and NumPy's
 dispatch protocols. Importing this package declares every function (see
 ``declare.DECLARATIONS``).
@@ -13,6 +13,7 @@ from fgrad._rules import (  # noqa: F401  (imported to declare their functions)
     conv,
     creation,
     elementwise,
+    fft,
     indexing,
     linalg,
     linear,

@@ -61,6 +61,7 @@ SCIPY_STATS = ("norm", "multivariate_normal", "t", "beta", "gamma")
 NAMESPACES: tuple[str, ...] = (
     "numpy",
     "numpy.linalg",
+    "numpy.fft",
     "nn",
     "lax",
     # filled only when fgrad.scipy is imported (it needs SciPy)
@@ -136,10 +137,13 @@ def export(
 
 
 def reexport_numpy(*names: str) -> None:
-    """Export NumPy's own objects (array creation, dtypes, constants) from ``fgrad.numpy``."""
+    """Export NumPy's own objects (array creation, dtypes, constants) from ``fgrad.numpy``;
+    a dotted name (``"fft.fftfreq"``) goes to its namespace (``fgrad.numpy.fft``)."""
     for name in names:
-        DECLARATIONS["numpy"][name] = Declaration(
-            name, "numpy", getattr(np, name), "numpy", (), None
+        prefix, _, short = name.rpartition(".")
+        space = "numpy." + prefix if prefix else "numpy"
+        DECLARATIONS[space][short] = Declaration(
+            name, space, numpy_object(name), "numpy", (), None
         )
 
 

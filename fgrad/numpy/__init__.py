@@ -5,7 +5,7 @@ NumPy directly; on traced arrays it records a primitive whose gradient rule is
 in ``fgrad._rules``. Functions with no gradient (``argmax``, comparisons,
 ``floor``...) return plain NumPy values. Array creation functions and
 constants are NumPy's own. The names are those declared for this namespace in
-the rule modules (``fgrad._rules.declare.DECLARATIONS``), plus ``linalg``.
+the rule modules (``fgrad._rules.declare.DECLARATIONS``), plus ``linalg`` and ``fft``.
 
 Examples
 --------
@@ -19,11 +19,11 @@ array([[1., 1.]])
 from typing import Any as _Any
 
 from fgrad._rules import declare as _declare
-from fgrad.numpy import linalg
+from fgrad.numpy import fft, linalg
 
 globals().update(_declare.exports("numpy"))
 
-__all__ = sorted([*_declare.exports("numpy"), "linalg"])
+__all__ = sorted([*_declare.exports("numpy"), "fft", "linalg"])
 
 
 def __getattr__(name: str) -> _Any:

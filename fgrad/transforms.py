@@ -31,7 +31,7 @@ from fgrad._core import (
     peek,
     user_site,
 )
-from fgrad._rules.linear import astype, real_part, reshape
+from fgrad._rules.linear import AS_ARRAY, astype, real_part, reshape
 from fgrad._rules.shape import concatenate, stack
 from fgrad.tree import (
     GetAttrKey,
@@ -232,6 +232,8 @@ def _box_arguments(
                 dtype = found
                 if leaf.__class__ is not Tracer:
                     leaf = np.asarray(leaf, dtype=dtype)
+                elif peek(leaf).__class__ is not np.ndarray:
+                    leaf = AS_ARRAY(leaf)  # as eagerly: NumPy computes on scalars with other code
                 shape = np.shape(peek(leaf))
             if dtype.kind != "f" and dtype.kind != "c" or (holomorphic and dtype.kind != "c"):
                 raise _bad_leaf(args[argnum], argnum, i, dtype, trace.label(), holomorphic)
@@ -270,6 +272,8 @@ def _finish(ct: Any, dtype: np.dtype[Any], shape: tuple[int, ...]) -> Any:
             ct = astype(ct, dtype)
         if ct.shape != shape:
             ct = reshape(ct, shape)
+        if peek(ct).__class__ is not np.ndarray:
+            ct = AS_ARRAY(ct)  # eagerly too a gradient is an array, never a NumPy scalar
         return ct
     if dtype.kind != "c" and np.iscomplexobj(ct):
         ct = np.real(ct)

@@ -185,6 +185,20 @@ case("irfft", "complex_odd_ortho", lambda z: fnp.fft.irfft(z, n=5, norm="ortho")
 case("fftn", "complex", fnp.fft.fftn, csmooth(2, 3))
 case("irfft2", "complex", lambda z: fnp.fft.irfft2(z, s=(2, 4)), csmooth(2, 3))
 case("irfftn", "complex_forward", lambda z: fnp.fft.irfftn(z, norm="forward"), csmooth(3, 2))
+
+
+def _rank_one_parts(a: Any) -> Any:
+    """Phase-invariant functions of the singular vectors: the rank-one terms ``s_i u_i vh_i``."""
+    u, s, vh = fnp.linalg.svd(a, full_matrices=False)
+    return fnp.stack([s[i] * u[:, i : i + 1] @ vh[i : i + 1] for i in range(s.shape[0])])
+
+
+case("svd", "values", lambda a: fnp.linalg.svd(a, compute_uv=False), cmatrix(3, 3))
+case("svd", "rank_one_tall", _rank_one_parts, csmooth(3, 2))
+case("svd", "rank_one_wide", _rank_one_parts, csmooth(2, 3))
+case("svdvals", "complex", fnp.linalg.svdvals, csmooth(2, 3))
+case("norm", "nuc", lambda a: fnp.linalg.norm(a, "nuc"), csmooth(3, 2))
+case("norm", "two", lambda a: fnp.linalg.norm(a, 2), cmatrix(2, 2))
 case("eigvals", "complex", fnp.linalg.eigvals, np.diag([2.0, -0.5j, 1.0]) + 0.3 * csmooth(3, 3))
 case("eigvals", "real-complex-pair", fnp.linalg.eigvals, np.array([[0.2, -2.0], [1.0, 0.5]]))
 case(
@@ -361,7 +375,8 @@ def test_a_complex_tangent_or_cotangent_of_a_real_value_is_refused() -> None:
 
 
 def test_rules_without_complex_support_refuse_complex_matrices() -> None:
-    for fun in (fnp.linalg.svdvals, fnp.linalg.pinv, fnp.linalg.cholesky):
+    hermitian_svd = lambda a: fnp.linalg.svd(a, hermitian=True).S  # noqa: E731
+    for fun in (hermitian_svd, fnp.linalg.pinv, fnp.linalg.cholesky):
         with pytest.raises(TypeError, match="has no gradient rule for complex matrices yet"):
             fgrad.grad(lambda a, f=fun: fnp.sum(fnp.abs(f(a))))(cmatrix(2, 2))
 
@@ -369,3 +384,20 @@ def test_rules_without_complex_support_refuse_complex_matrices() -> None:
 def test_eigenvectors_of_eig_have_no_derivative() -> None:
     with pytest.raises(NotImplementedError, match="only the eigenvalues are differentiable"):
         fgrad.grad(lambda a: fnp.abs(fnp.linalg.eig(a).eigenvectors[0, 0]))(np.eye(2) + 0.1)
+
+
+def test_jit_of_a_derivative_at_numpy_scalars_replays_what_eager_computes() -> None:
+    # Eager differentiation turns a NumPy scalar argument into a 0-d array; NumPy divides
+    # complex scalars with other code than arrays (last bits differ), so jit must convert too.
+    z = np.complex128(0.41437085444588656 + 0.45545923378692865j)
+    g = np.complex128(0.3 - 1.1j)
+
+    def derivative(z: Any) -> Any:
+        return fgrad.vjp(fnp.arctan, z)[1](g)[0]
+
+    jitted = fgrad.jit(derivative)
+    for point in (z, z * (1 + 1e-3), z * (1 - 2e-3)):
+        got, want = jitted(point), derivative(point)
+        assert type(got) is type(want)
+        np.testing.assert_array_equal(got, want, strict=True)
+    assert jitted.stats.replays == 2

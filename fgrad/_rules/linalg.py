@@ -44,8 +44,8 @@ def _real_matrices_only(a: Any, name: str) -> None:
     if _is_complex(a):
         raise TypeError(
             f"fgrad.numpy.linalg.{name} has no gradient rule for complex matrices yet (got "
-            f"dtype {dtype_of(a)}). Complex rules exist for inv, solve, det, slogdet, norm "
-            "(orders other than 2, -2 and 'nuc'), eigh, eigvalsh, eig and eigvals; apply "
+            f"dtype {dtype_of(a)}). Complex rules exist for inv, solve, det, slogdet, norm, "
+            "eigh, eigvalsh, eig, eigvals, svd (not hermitian=True) and svdvals; apply "
             "fgrad.stop_gradient to the input if no gradient must flow through it."
         )
 
@@ -599,22 +599,38 @@ def _svd_parts(packed: Any, m: int, n: int) -> tuple[Any, Any, Any]:
 
 
 def _svd_vjp(g: Any, ans: Any, a: Any, hermitian: bool) -> Any:
+    """Townsend's rule; for complex matrices its Hermitian form (transposes become conjugate
+    transposes, plus the phase term ``diag(U^H gU - gU^H U) / 2S``) taken to JAX's convention
+    by conjugating the cotangents going in and the result coming out."""
     m, n = shape_of(a)[-2:]
     k = builtins.min(m, n)
     u, s, vt = _svd_parts(ans, m, n)
     gu, gs, gvt = _svd_parts(g, m, n)
+    complex_a = _is_complex(a)
+    if complex_a:
+        s, gs = real(s), real(gs)
+        gu, gvt = conjugate(gu), conjugate(gvt)
+
+    def h(x: Any) -> Any:
+        return conjugate(mT(x)) if complex_a else mT(x)
+
     f = _inverse_gaps(s * s)
-    ut_gu = matmul(mT(u), gu)
-    vt_gv = matmul(vt, mT(gvt))
+    uh_gu = matmul(h(u), gu)
+    vh_gv = matmul(vt, h(gvt))
     s_row, s_col = expand_dims(s, -2), expand_dims(s, -1)
-    core = f * (ut_gu - mT(ut_gu)) * s_row + _diag_embed(gs) + s_col * (f * (vt_gv - mT(vt_gv)))
+    skew_u = uh_gu - h(uh_gu)
+    core = f * skew_u * s_row + _diag_embed(gs) + s_col * (f * (vh_gv - h(vh_gv)))
+    if complex_a:
+        core = core + _diag_embed(diagonal(skew_u, 0, -2, -1) * (0.5 * _safe_reciprocal(s)))
     out = matmul(matmul(u, core), vt)
     if m > k or n > k:
         inv_s = expand_dims(_safe_reciprocal(s), -2)
-        if m > k:  # (I - U U.T) gU S^-1 V.T
-            out = out + matmul((gu - matmul(u, ut_gu)) * inv_s, vt)
-        if n > k:  # U S^-1 gV.T (I - V V.T)
-            out = out + matmul(u * inv_s, gvt - matmul(mT(vt_gv), vt))
+        if m > k:  # (I - U U^H) gU S^-1 V^H
+            out = out + matmul((gu - matmul(u, uh_gu)) * inv_s, vt)
+        if n > k:  # U S^-1 gV^H (I - V V^H)
+            out = out + matmul(u * inv_s, gvt - matmul(h(vh_gv), vt))
+    if complex_a:
+        out = conjugate(out)
     return _one_triangle(out, "L") if hermitian else out
 
 
@@ -659,7 +675,8 @@ def svd(
     """
     if a.__class__ is not Tracer:
         return _np_linalg.svd(a, full_matrices, compute_uv, hermitian)
-    _real_matrices_only(a, "svd")
+    if hermitian:
+        _real_matrices_only(a, "svd(hermitian=True)")
     m, n = _check_matrices(a, "svd", square=False)[-2:]
     if compute_uv and full_matrices and m != n:
         raise TypeError(
@@ -668,6 +685,8 @@ def svd(
             "Pass full_matrices=False."
         )
     u, s, vt = _svd_parts(_SVD(a, hermitian=bool(hermitian)), m, n)
+    if _is_complex(a):
+        s = real(s)
     return SVDResult(u, s, vt) if compute_uv else s
 
 

@@ -141,6 +141,15 @@ def _reshape_impl(x: Any, shape: tuple[int, ...]) -> Any:
     return x.reshape(shape) if x.__class__ is np.ndarray else np.reshape(x, shape)
 
 
+def _as_array_impl(x: Any) -> Any:
+    return np.asarray(x)
+
+
+AS_ARRAY = Primitive("asarray", _as_array_impl, (lambda g, ans, x: g,), batch=batching.elementwise)
+"""A NumPy scalar as a 0-d array (arrays pass unchanged): what differentiating transforms
+do to scalar inputs, recorded so that ``jit`` replays compute on the same kind of value."""
+
+
 _RESHAPE = Primitive(
     "reshape",
     _reshape_impl,

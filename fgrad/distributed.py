@@ -28,6 +28,8 @@ when its address is given.
 
 from __future__ import annotations
 
+import asyncio
+import time
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -49,6 +51,8 @@ __all__ = ["Cluster", "ShardedValueAndGrad", "WorkerLostWarning"]
 
 LOCAL_HOST = "127.0.0.1"
 MAX_RECOVERIES = 5
+NOTICE_TIMEOUT_S = 10.0
+"""How long to wait, after a failed step, for the scheduler to notice which worker died."""
 EMBED_BYTES = 1 << 20
 """Parameters up to this size travel inside each task; larger ones are scattered to the workers."""
 """How many times one step may re-scatter lost shards before giving up."""
@@ -66,6 +70,17 @@ def _value_and_grad_on_shard(params: Any, shard: tuple[Callable[..., Any], tuple
 def _shard_bounds(n_examples: int, n_shards: int) -> list[tuple[int, int]]:
     edges = np.linspace(0, n_examples, n_shards + 1).round().astype(int)
     return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+
+
+def _worker_failure(error: BaseException) -> bool:
+    """A failure of the cluster (a worker died, a connection closed), not of the user's loss."""
+    cluster_errors = (
+        OSError,  # distributed.comm.CommClosedError is one
+        _dask_distributed.client.FutureCancelledError,
+        _dask_distributed.KilledWorker,
+        asyncio.CancelledError,
+    )
+    return isinstance(error, cluster_errors)
 
 
 def _lost(future: Any) -> bool:
@@ -129,17 +144,33 @@ class ShardedValueAndGrad:
                 self._recover(lost)
             try:
                 results = self._step_where_shards_live(client, params)
-            except Exception:
-                lost = self._lost_shards()
-                if not lost:
+            except Exception as error:
+                if not self._workers_gone() and not _worker_failure(error):
+                    raise  # the user's loss failed
+                lost = self._wait_for_lost_shards()
+                if not lost and not self._workers_gone():
                     raise
-                self._recover(lost)
+                if lost:
+                    self._recover(lost)
                 continue
             return self._combine(params, results)
         raise RuntimeError(
             f"fgrad.distributed: workers kept dying; the step was recomputed {MAX_RECOVERIES} "
             "times after losing shards. Check the workers' logs (memory limits, crashes)."
         )
+
+    def _workers_gone(self) -> bool:
+        """Whether a worker that holds shards has left the cluster."""
+        return bool(set(self._places) - set(self._cluster.workers))
+
+    def _wait_for_lost_shards(self) -> list[int]:
+        """After a worker failure: the shards lost, once the scheduler has noticed (bounded)."""
+        deadline = time.monotonic() + NOTICE_TIMEOUT_S
+        while True:
+            lost = self._lost_shards()
+            if lost or time.monotonic() > deadline:
+                return lost
+            time.sleep(0.05)
 
     def _lost_shards(self) -> list[int]:
         """Shards whose data no live worker holds (asks the scheduler)."""

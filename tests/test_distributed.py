@@ -69,6 +69,10 @@ def failing_loss(params: Any, x: Any) -> Any:
     raise ValueError("a bug in the user's loss")
 
 
+def missing_key_loss(params: Any, x: Any) -> Any:
+    return {"other": params}["weights"]
+
+
 def assert_trees_close(got: Any, want: Any, rtol: float) -> None:
     for g, w in zip(fgrad.tree.tree_leaves(got), fgrad.tree.tree_leaves(want)):
         np.testing.assert_allclose(g, w, rtol=rtol, atol=rtol * 1e-3)
@@ -216,6 +220,13 @@ def test_errors_name_what_is_wrong(cluster: Cluster) -> None:
     step = cluster.value_and_grad(failing_loss, x)
     with pytest.raises(ValueError, match="a bug in the user's loss"):
         step(init(0))
+    step.close()
+    step = cluster.value_and_grad(missing_key_loss, x)
+    started = time.monotonic()
+    with pytest.raises(KeyError, match="weights"):
+        step(init(0))
+    assert time.monotonic() - started < 5.0, "a user's error is raised at once, not retried"
+    assert step.recoveries == 0
     step.close()
 
 

@@ -193,6 +193,12 @@ def _rank_one_parts(a: Any) -> Any:
     return fnp.stack([s[i] * u[:, i : i + 1] @ vh[i : i + 1] for i in range(s.shape[0])])
 
 
+case(
+    "cholesky",
+    "hermitian",
+    lambda a: fnp.linalg.cholesky(a @ fnp.conj(fnp.swapaxes(a, -1, -2)) + 2.0 * np.eye(3)),
+    csmooth(3, 3),
+)
 case("svd", "values", lambda a: fnp.linalg.svd(a, compute_uv=False), cmatrix(3, 3))
 case("svd", "rank_one_tall", _rank_one_parts, csmooth(3, 2))
 case("svd", "rank_one_wide", _rank_one_parts, csmooth(2, 3))
@@ -376,7 +382,7 @@ def test_a_complex_tangent_or_cotangent_of_a_real_value_is_refused() -> None:
 
 def test_rules_without_complex_support_refuse_complex_matrices() -> None:
     hermitian_svd = lambda a: fnp.linalg.svd(a, hermitian=True).S  # noqa: E731
-    for fun in (hermitian_svd, fnp.linalg.pinv, fnp.linalg.cholesky):
+    for fun in (hermitian_svd, fnp.linalg.pinv):
         with pytest.raises(TypeError, match="has no gradient rule for complex matrices yet"):
             fgrad.grad(lambda a, f=fun: fnp.sum(fnp.abs(f(a))))(cmatrix(2, 2))
 

@@ -45,7 +45,7 @@ def _real_matrices_only(a: Any, name: str) -> None:
         raise TypeError(
             f"fgrad.numpy.linalg.{name} has no gradient rule for complex matrices yet (got "
             f"dtype {dtype_of(a)}). Complex rules exist for inv, solve, det, slogdet, norm, "
-            "eigh, eigvalsh, eig, eigvals, svd (not hermitian=True) and svdvals; apply "
+            "eigh, eigvalsh, eig, eigvals, cholesky, svd (not hermitian=True) and svdvals; apply "
             "fgrad.stop_gradient to the input if no gradient must flow through it."
         )
 
@@ -206,12 +206,22 @@ def solve(a: Any, b: Any) -> Any:
 
 
 def _cholesky_vjp(g: Any, ans: Any, a: Any) -> Any:
+    """Murray's rule; for complex matrices its Hermitian form, conjugated in and out to JAX's
+    convention (as :func:`_svd_vjp`)."""
+    complex_a = _is_complex(a)
+
+    def h(x: Any) -> Any:
+        return conjugate(mT(x)) if complex_a else mT(x)
+
+    if complex_a:
+        g = conjugate(g)
     n = shape_of(ans)[-1]
     halve_diagonal = np.tril(np.ones((n, n))) / (1.0 + np.eye(n))
-    phi = matmul(mT(ans), g) * halve_diagonal.astype(dtype_of(g))
-    inner_solve = mT(solve(mT(ans), mT(phi)))
-    s = solve(mT(ans), inner_solve)
-    return (s + mT(s)) * 0.5
+    phi = matmul(h(ans), g) * halve_diagonal
+    inner_solve = h(solve(h(ans), h(phi)))
+    s = solve(h(ans), inner_solve)
+    out = (s + h(s)) * 0.5
+    return conjugate(out) if complex_a else out
 
 
 _CHOLESKY = Primitive(
@@ -231,8 +241,6 @@ def cholesky(a: Any) -> Any:
     >>> a = np.array([[2.0, 0.5, 0.1], [0.3, 1.5, -0.2], [0.1, 0.4, 1.8]])
     >>> fgrad.check_grads(lambda a: fnp.linalg.cholesky(a @ a.T), (a,))
     """
-    if a.__class__ is Tracer:
-        _real_matrices_only(a, "cholesky")
     return _CHOLESKY(a)
 
 

@@ -111,8 +111,8 @@ def test_in_place_assignment_into_a_tracer_is_refused():
 
 
 def test_numpy_function_without_a_rule_is_named():
-    with pytest.raises(TypeError, match=r"numpy\.fft\.fft.*fgrad\.numpy.*custom_vjp"):
-        fgrad.grad(lambda x: np.fft.fft(x).real.sum())(np.ones(4))
+    with pytest.raises(TypeError, match=r"numpy\.fft\.hfft.*fgrad\.numpy.*custom_vjp"):
+        fgrad.grad(lambda x: np.fft.hfft(x).sum())(np.ones(4))
 
 
 def test_debug_nans_names_the_primitive_forward_and_backward():

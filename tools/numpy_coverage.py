@@ -66,6 +66,11 @@ def classify(namespace: str, name: str) -> tuple[str, str]:
         cls = "differentiable" if target.differentiability == "differentiable" else "plain-value"
         return cls, f"NumPy's alias of {target.name}: numpy.{name} on traced arrays reaches it"
     if isinstance(obj, types.ModuleType):
+        if f"{namespace}.{name}" in MODULES:
+            return (
+                "unsupported",
+                f"a submodule, not a function: see the `{namespace}.{name}` section",
+            )
         return "unsupported", "submodule; not mirrored by fgrad"
     if isinstance(obj, type):
         return "unsupported", "a type or dtype: use NumPy's (fgrad's arrays are NumPy arrays)"

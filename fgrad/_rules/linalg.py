@@ -217,7 +217,7 @@ def _cholesky_vjp(g: Any, ans: Any, a: Any) -> Any:
         g = conjugate(g)
     n = shape_of(ans)[-1]
     halve_diagonal = np.tril(np.ones((n, n))) / (1.0 + np.eye(n))
-    phi = matmul(h(ans), g) * halve_diagonal
+    phi = matmul(h(ans), g) * halve_diagonal.astype(np.finfo(dtype_of(g)).dtype)
     inner_solve = h(solve(h(ans), h(phi)))
     s = solve(h(ans), inner_solve)
     out = (s + h(s)) * 0.5

@@ -47,7 +47,7 @@ class Declaration(NamedTuple):
     name: str
     """Full NumPy-style name, ``"linalg.inv"``."""
     namespace: str
-    """``"numpy"``, ``"numpy.linalg"``, ``"nn"``, ``"lax"``...: the fgrad module it is exported from."""
+    """``"numpy"``, ``"numpy.linalg"``, ``"nn"``, ``"lax"``...: the fgrad module exporting it."""
     fn: Any
     differentiability: Differentiability
     numpy_fns: tuple[Any, ...]

@@ -142,9 +142,7 @@ def reexport_numpy(*names: str) -> None:
     for name in names:
         prefix, _, short = name.rpartition(".")
         space = "numpy." + prefix if prefix else "numpy"
-        DECLARATIONS[space][short] = Declaration(
-            name, space, numpy_object(name), "numpy", (), None
-        )
+        DECLARATIONS[space][short] = Declaration(name, space, numpy_object(name), "numpy", (), None)
 
 
 def exports(namespace: str) -> dict[str, Any]:

@@ -269,6 +269,7 @@ OPTIMIZERS = {
 
 
 @pytest.mark.parametrize(("call", "message"), OPTIM_ERRORS)
+@pytest.mark.filterwarnings("ignore:fgrad.optim.exponential.*is deprecated:DeprecationWarning")
 def test_optim_errors_name_the_function_parameter_and_value(call: Any, message: str) -> None:
     with pytest.raises((TypeError, ValueError), match=f"^{re.escape(message)}$"):
         call()

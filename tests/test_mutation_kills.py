@@ -1228,3 +1228,14 @@ def test_vjp_refuses_misshapen_and_ragged_cotangents_with_the_advice() -> None:
 def test_a_float64_cotangent_of_a_float32_output_is_pulled_back_in_float32() -> None:
     _, pullback = fgrad.vjp(product_of_float32_factors, np.ones(64, dtype=np.float32))
     np.testing.assert_array_equal(pullback(np.float64(1.0))[0], pullback(np.float32(1.0))[0])
+
+
+def test_power_exponent_gradient_is_zero_at_a_zero_base() -> None:
+    # d/dy 0**y = 0 * log(0): JAX's rule (and fgrad's) replaces the zero base before the log.
+    x = np.array([0.0, 2.0, 0.0])
+    y = np.array([2.0, 3.0, 1.5])
+    got = fgrad.grad(lambda y: fnp.sum(fnp.power(x, y)))(y)
+    np.testing.assert_array_equal(got[[0, 2]], [0.0, 0.0])
+    np.testing.assert_allclose(got[1], 8.0 * np.log(2.0), rtol=1e-15)
+    both = fgrad.grad(lambda x, y: fnp.sum(x**y), argnums=(0, 1))(x, y)
+    assert np.all(np.isfinite(both[1])), both

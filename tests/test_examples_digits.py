@@ -2,14 +2,12 @@
 replays the eager step bit for bit; the reloaded checkpoint is the trained model."""
 
 import importlib.util
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from example_runs import run_example
 
 import fgrad
 from fgrad import random
@@ -37,15 +35,7 @@ def load_example():
 
 
 def test_fast_run_writes_every_figure_and_the_checkpoint(tmp_path: Path) -> None:
-    env = dict(os.environ, MPLBACKEND="Agg")
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    done = subprocess.run(
-        [sys.executable, str(SCRIPT), "--fast", "--out", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-    )
+    done = run_example(SCRIPT, "--fast", "--out", str(tmp_path), timeout=300)
     assert done.returncode == 0, done.stderr
     assert "Warning" not in done.stderr, done.stderr
     assert "1437 training and 360 test digits" in done.stdout

@@ -1,13 +1,11 @@
 """examples/distributed_training.py: with --fast, a 2-worker LocalCluster trains to the
 one-process parameters, runs the sweep, and writes its figures."""
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from example_runs import run_example
 
 pytest.importorskip("distributed")
 
@@ -17,15 +15,7 @@ FIGURES = ["01_loss_curves.png", "02_decision_boundaries.png", "03_sweep.png"]
 
 
 def test_fast_run_matches_one_process_and_writes_every_figure(tmp_path: Path) -> None:
-    env = dict(os.environ, MPLBACKEND="Agg")
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    done = subprocess.run(
-        [sys.executable, str(SCRIPT), "--fast", "--out", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-    )
+    done = run_example(SCRIPT, "--fast", "--out", str(tmp_path), timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     assert re.search(
         r"Dask cluster: 2 workers at tcp://127\.0\.0\.1:\d+, tcp://127\.0\.0\.1:\d+", done.stdout

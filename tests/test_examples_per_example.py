@@ -2,14 +2,12 @@
 gradients (one ``vmap`` call) equal a Python loop of ``grad`` without falling back to one."""
 
 import importlib.util
-import os
 import re
-import subprocess
-import sys
 import warnings
 from pathlib import Path
 
 import numpy as np
+from example_runs import run_example
 
 import fgrad
 from fgrad import datasets, random
@@ -20,15 +18,7 @@ FIGURES = ["01_gradient_norms.png", "02_hardest_points.png", "03_decision_bounda
 
 
 def test_fast_run_writes_every_figure(tmp_path: Path) -> None:
-    env = dict(os.environ, MPLBACKEND="Agg")
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    done = subprocess.run(
-        [sys.executable, str(SCRIPT), "--fast", "--out", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        env=env,
-    )
+    done = run_example(SCRIPT, "--fast", "--out", str(tmp_path), timeout=180)
     assert done.returncode == 0, done.stderr
     assert "Warning" not in done.stderr, done.stderr
     assert re.search(r"300 per-example gradients: vmap .* ms, Python loop .* ms", done.stdout)

@@ -7,15 +7,21 @@ of the other leaves) under a recording trace. Every primitive evaluated on the
 arguments' data -- in ``fun`` itself and in the forward and backward passes of
 any ``grad``/``vjp`` inside it -- becomes one line of a generated Python
 function of plain NumPy calls, which later calls replay without creating
-tracers. Values that are only needed until a later line are freed as soon as
-they are dead.
+tracers. Arrays are freed as soon as they are dead. Calls with the signature
+of the previous call are recognised by generated code that checks the
+arguments' containers, dict keys and leaves and hands the leaves to the
+program, which builds the output pytree itself (no flattening per call; other
+pytree node types take the generic path). Programs longer than a few thousand
+lines are interpreted until their second replay, then compiled.
 
 Replays are bit-identical to the traced eager computation, on any CPU. The
 guarantee, by construction: a replay calls the same implementations, in the
-same order, with the same constants (the very objects tracing used), and
-hands every implementation operands of exactly the container type
-(``np.ndarray``, a 0-d one included, versus a NumPy scalar), dtype and shape
-that tracing handed it. The inputs match because the container type, dtype
+same order, with the same constants (the very objects tracing used; for
+Python numbers and NumPy scalars, immutable, possibly an equal one of the same
+class and bits), and hands every implementation operands of exactly the
+container type (``np.ndarray``, a 0-d one included, versus a NumPy scalar),
+dtype and shape that tracing handed it (the float64 scalar path below is the
+one exception, with its own argument). The inputs match because the container type, dtype
 and shape are part of the signature; every later value matches because a
 NumPy function's result type, dtype and shape follow from those of its
 operands (NumPy 2, NEP 50: no value-based casting; NumPy 1.26 may still pick
@@ -28,6 +34,47 @@ with ``np.float64`` arguments never replays a recording made with 0-d arrays.
 ``linalg.norm`` orders, ``linalg.cond`` -- take a different plain-NumPy path
 when nothing is traced, which can differ from the traced path in the last
 bit.)
+
+The recording is optimised before it is replayed, and each step keeps that
+guarantee:
+
+* *Dead code*: an instruction is dropped only when no output, no guard, no
+  result of value-dependent shape and no effectful instruction
+  (:func:`debug_print`, :func:`recorded` draws such as ``fgrad.random``)
+  depends on it. Effectful instructions always replay, used or not.
+* *Common subexpressions*: two instructions become one only when they call the
+  same implementation object on the same operands (the same earlier results,
+  or constants of the same class, dtype and bits: Python numbers, NumPy
+  scalars and 0-d arrays by value, so ``0.0`` is not ``-0.0`` and ``1`` is not
+  ``1.0``; other constants by identity) with parameters equal in type and
+  value. Implementations are deterministic, so the value is the one eager code
+  computed twice. Effectful and guarded instructions are never merged, and an
+  output merged with an earlier output is copied, so that every output is its
+  own array as in eager code.
+* *Operators*: an implementation that is one of Python's operators
+  (``operator.mul``) is written as the operator (``a * b``): the same call.
+* *Float64 scalars*: ``+``, ``-`` and ``*`` whose operands tracing saw as
+  float64 scalars (``np.float64``, Python ``float``, 0-d float64 arrays, or
+  integer constants up to 2**53, which convert exactly) and whose result was an
+  ``np.float64`` or ``float`` are computed on Python floats. IEEE 754 makes
+  these operations correctly rounded, so NumPy's scalar math, its ufunc loops
+  (SIMD or not) and Python's float give the same bits on every platform NumPy
+  supports (binary64 arithmetic, never x87 extended precision; each operation
+  rounds on its own, nothing is fused). A value leaves the Python floats as
+  the ``np.float64`` eager code had (an exact conversion), except into a
+  one-input ufunc (``np.tanh``), which converts a Python float to the same
+  float64 and runs the same loop on it. ``/`` and ``**`` stay NumPy's (Python
+  raises where NumPy returns ``inf``). When ``np.geterr()`` asks for anything
+  but ``"ignore"`` or ``"warn"``, such a replay runs the program without this
+  path, so ``np.errstate(over="raise")`` raises as eagerly; under ``"warn"``
+  (NumPy's default) the values are the same but the ``RuntimeWarning`` NumPy
+  gives for an overflowing or invalid scalar operation is not repeated.
+
+Nothing else is rewritten. There is no constant folding to do: an operation
+on constants alone runs once while tracing and its result becomes a constant
+of the recording, so every recorded instruction depends on an argument. There
+are no ``out=`` buffers and no algebra (``2 * (0.005 * x)`` is not
+``0.01 * x`` in floating point).
 
 Python may read a traced value (``if loss > 0:``, ``float(x)``, a mask built
 from it). Each such read becomes a *guard*: the replay recomputes that value
@@ -60,9 +107,11 @@ again warns once (:class:`JitRetraceWarning`), naming what changes.
 from __future__ import annotations
 
 import collections
+import contextlib
 import dataclasses
 import functools
 import inspect
+import keyword
 import operator
 import warnings
 from collections.abc import Callable, Iterable, Sequence
@@ -85,7 +134,14 @@ from fgrad._core import (
     user_site,
 )
 from fgrad._rules.batching import each_example
-from fgrad.tree import PyTreeDef, keystr, tree_flatten, tree_flatten_with_path, tree_unflatten
+from fgrad.tree import (
+    PyTreeDef,
+    _lookup,
+    keystr,
+    tree_flatten,
+    tree_flatten_with_path,
+    tree_unflatten,
+)
 
 __all__ = ["JitRetraceWarning", "JitStats", "Jitted", "debug_print", "jit", "recorded"]
 
@@ -186,31 +242,16 @@ def _same(value: Any, expected: np.ndarray, expected_class: type) -> bool:
     )
 
 
-class _Program:
-    """One recorded variant: generated source and the function compiled from it."""
+class _NoFastPath(Exception):
+    """A pytree holds a node type the generated argument unpacking and result packing omit."""
 
-    __slots__ = ("source", "replay", "out_tree", "copy_outputs", "guard_sites")
 
-    def __init__(
-        self,
-        source: str,
-        replay: Callable[..., Any],
-        out_tree: PyTreeDef,
-        n: int,
-        copy_outputs: list[int],
-        guard_sites: dict[int, str],
-    ):
-        self.source = source
-        self.replay = replay
-        self.out_tree = out_tree
-        self.copy_outputs = copy_outputs
-        self.guard_sites = guard_sites
+class _NoKey(Exception):
+    """An instruction's parameters have no exact hashable key, so it is never merged."""
 
-    def run(self, inputs: list[Any]) -> Any:
-        leaves = self.replay(*inputs)
-        for k in self.copy_outputs:
-            leaves[k] = _owned(leaves[k])
-        return tree_unflatten(self.out_tree, leaves)
+
+_NO_MATCH = object()
+"""What a generated ``enter`` returns when the arguments do not have its signature."""
 
 
 def _owned(value: Any) -> Any:
@@ -220,17 +261,39 @@ def _owned(value: Any) -> Any:
     return value
 
 
+def _fresh(value: Any) -> Any:
+    """A copy of an array output that common-subexpression elimination made share its object
+    with an earlier output (eager code returns two objects)."""
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    return value
+
+
 _FREE_BYTES = 65536
 """Values at least this large are released right after their last use; smaller ones live
 until the replay returns (releasing costs more than it saves)."""
 
+_FREE_SMALL_ARRAYS = True
+"""Compiled replays also release smaller arrays right after their last use (a local variable
+set to ``None``): NumPy then reuses the memory while it is still in cache (W1, W4: 1-10%
+faster by the minimum of interleaved timings; W4 unchanged within noise)."""
+
 _CODEGEN_LIMIT = 3000
-"""Programs up to this many lines are compiled to Python; longer ones are interpreted
-(CPython's compiler needs tens of microseconds per line)."""
+"""Programs up to this many lines are compiled to Python when traced; longer ones are
+interpreted until they are hot (CPython's compiler needs 5-20 microseconds per line)."""
+
+_HOT_REPLAYS = 2
+"""A program interpreted because it is long is compiled to Python on this replay: a
+function called twice is called again (a training loop), and the one-off compile then
+costs less than interpreting every later replay (0: never)."""
+
+_COMPILE_LIMIT = 250_000
+"""Programs longer than this are always interpreted (compiling them would take seconds)."""
 
 # Opcodes of a recorded program: each line is a tuple whose first item is one of these.
 OP_FREE = 0
-"""``(OP_FREE, slots)``: release the values in ``slots`` (dead from here on)."""
+"""``(OP_FREE, slots, small_slots)``: release the values in ``slots`` (dead from here on);
+compiled replays also release the arrays in ``small_slots``."""
 OP_CALL1 = 1
 """``(OP_CALL1, impl, out, a)``: ``v[out] = impl(v[a])``."""
 OP_CALL2 = 2
@@ -244,13 +307,272 @@ OP_GUARD_SHAPE = 4
 OP_CALLN = 9
 """``(OP_CALLN, impl, out, slots, params)``: ``v[out] = impl(*v[slots], **params)``."""
 
+_INLINE_BINARY: dict[Any, str] = {
+    operator.add: "+",
+    operator.sub: "-",
+    operator.mul: "*",
+    operator.truediv: "/",
+    operator.floordiv: "//",
+    operator.mod: "%",
+    operator.pow: "**",
+    operator.matmul: "@",
+    operator.lt: "<",
+    operator.le: "<=",
+    operator.gt: ">",
+    operator.ge: ">=",
+    operator.eq: "==",
+    operator.ne: "!=",
+}
+"""Implementations that are Python's operators, written as the operator in compiled replays
+(``a * b`` is ``operator.mul(a, b)``, the same call of ``__mul__``, without a function call)."""
+_INLINE_UNARY: dict[Any, str] = {operator.neg: "-", operator.pos: "+", operator.invert: "~"}
+
+_EFFECTFUL_IMPLS: set[Any] = set()
+"""Implementations recorded for their effect or their draw (:func:`debug_print`,
+:func:`recorded`): always replayed, even when no output needs them, and never merged."""
+
+_MERGEABLE_SCALARS = (float, int, bool, complex, str, bytes)
+
+
+def _effectful(impl: Any) -> bool:
+    """``impl`` is recorded for its effect or its draw (an unhashable one counts as such)."""
+    try:
+        return impl in _EFFECTFUL_IMPLS
+    except TypeError:
+        return True
+
+
+def _mark_effectful(impl: Any) -> None:
+    with contextlib.suppress(TypeError):  # unhashable: _effectful() already says so
+        _EFFECTFUL_IMPLS.add(impl)
+
+
+def _constant_key(value: Any) -> Any:
+    """Equal keys for interchangeable constants: Python numbers and NumPy scalars (immutable)
+    by class and bits; anything else, arrays included, by identity."""
+    cls = value.__class__
+    if cls is float:
+        return (float, value.hex())
+    if cls is complex:
+        return (complex, value.real.hex(), value.imag.hex())
+    if cls in _MERGEABLE_SCALARS:
+        return (cls, value)
+    if isinstance(value, np.generic) and not value.dtype.hasobject:
+        return (cls, value.dtype, value.tobytes())
+    return ("object", id(value))
+
+
+def _param_key(value: Any) -> Any:
+    """An exact key of a parameter value: equal only for values no implementation can tell
+    apart (``1``, ``1.0`` and ``True`` differ; so do ``0.0`` and ``-0.0``)."""
+    cls = value.__class__
+    if cls is tuple:
+        return (tuple, *[_param_key(v) for v in value])
+    if cls is float or cls is complex or cls in _MERGEABLE_SCALARS or value is None:
+        return _constant_key(value)
+    if isinstance(value, (np.dtype, type)):
+        return (cls, value)
+    if cls is slice:
+        return (slice, _param_key(value.start), _param_key(value.stop), _param_key(value.step))
+    if isinstance(value, np.generic) and not value.dtype.hasobject:
+        return (cls, value.dtype, value.tobytes())
+    raise _NoKey
+
+
+@dataclasses.dataclass
+class _Recording:
+    """A recorded program after dead-code and common-subexpression elimination.
+
+    ``ops`` address values by slot: tape slots below ``n_tape`` (inputs and results),
+    constants at ``n_tape`` and above (their values in ``template``).
+    """
+
+    ops: list[tuple[Any, ...]]
+    template: list[Any]
+    n_tape: int
+    input_slots: list[int]
+    output_slots: list[int]
+    alias_copies: list[int]
+    names: dict[int, str]
+    call_slots: list[int]
+    classes: dict[int, type]
+    merged: int
+    describe: str
+
+    @property
+    def listing(self) -> str:
+        """The program, one line per instruction or guard (the source of an interpreted one)."""
+        lines = []
+        for op in self.ops:
+            opcode = op[0]
+            if opcode == OP_FREE:
+                continue
+            if opcode == OP_GUARD_SHAPE:
+                lines.append(f"guard type, dtype and shape of v[{op[1]}]")
+            elif opcode == OP_GUARD_VALUE:
+                lines.append(f"guard v[{op[1]}]")
+            else:
+                operand_slots = op[3] if opcode == OP_CALLN else op[3:]
+                operand_list = ", ".join(f"v[{s}]" for s in operand_slots)
+                lines.append(f"v[{op[2]}] = {self.names[op[2]]}({operand_list})")
+        return "\n".join(lines) + "\n"
+
+
+def _record(
+    trace: Trace,
+    input_slots: list[int],
+    out_leaves: list[Any],
+    guards: dict[int, tuple[np.ndarray, type]],
+) -> _Recording:
+    """The tape of ``trace`` as a program computing ``out_leaves`` from the inputs.
+
+    Dead-code elimination keeps what an output, a guard, a varying-shape result (whose shape
+    Python may have read) or an effectful instruction needs. Common-subexpression elimination
+    replays one instruction for identical calls (the same implementation, the same operand
+    slots or interchangeable constants, equal parameters), except effectful and guarded ones.
+    """
+    tape = trace.tape
+    n_tape = len(tape)
+    template: list[Any] = [None] * n_tape
+    constant_slots: dict[Any, int] = {}
+
+    def constant_slot(value: Any) -> int:
+        key = _constant_key(value)
+        slot = constant_slots.get(key)
+        if slot is None:
+            template.append(value)
+            slot = constant_slots[key] = len(template) - 1
+        return slot
+
+    original_outputs = []
+    for leaf in out_leaves:
+        if leaf.__class__ is Tracer:
+            if leaf._trace is not trace:
+                raise _Untraceable
+            original_outputs.append(leaf._idx)
+        else:
+            if isinstance(leaf, np.ndarray):
+                leaf = leaf.copy()
+                leaf.flags.writeable = False
+            template.append(leaf)
+            original_outputs.append(len(template) - 1)
+    needed: set[int] = set(guards) | set(original_outputs)
+    order = []
+    kept: dict[Primitive, bool] = {}  # never dropped nor merged: effectful or varying shape
+    for i in range(n_tape - 1, -1, -1):
+        entry = tape[i]
+        if entry is None:
+            continue
+        prim = entry[PRIMITIVE]
+        always = kept.get(prim)
+        if always is None:
+            always = kept[prim] = prim.varying_shape or _effectful(prim.impl)
+        if i not in needed and not always:
+            continue
+        order.append(i)
+        needed.update(entry[PARENTS])
+    order.reverse()
+
+    representative: dict[int, int] = {}
+    seen: dict[Any, int] = {}
+    body: list[tuple[Any, ...]] = []
+    names: dict[int, str] = {}
+    for i in order:
+        prim, parents, argnums, args, params, _ = tape[i]
+        srcs = []
+        for k, value in enumerate(args):
+            if k in argnums:
+                parent = parents[argnums.index(k)]
+                srcs.append(representative.get(parent, parent))
+            elif value.__class__ is Tracer:
+                raise _Untraceable
+            else:
+                srcs.append(constant_slot(value))
+        if not kept[prim] and i not in guards:
+            try:
+                key: Any = (
+                    prim.impl,
+                    tuple(srcs),
+                    tuple(sorted((name, _param_key(p)) for name, p in params.items()))
+                    if params
+                    else (),
+                )
+                earlier = seen.get(key)
+            except (_NoKey, TypeError):  # no exact key, or an unhashable implementation
+                pass
+            else:
+                if earlier is not None:
+                    representative[i] = earlier
+                    continue
+                seen[key] = i
+        names[i] = prim.name
+        if params or len(srcs) > 2:
+            body.append((OP_CALLN, prim.impl, i, tuple(srcs), params))
+        elif len(srcs) == 2:
+            body.append((OP_CALL2, prim.impl, i, *srcs))
+        else:
+            body.append((OP_CALL1, prim.impl, i, *srcs))
+        if prim.varying_shape:
+            body.append((OP_GUARD_SHAPE, i, _kind(tape[i][RESULT])))
+        if i in guards:
+            body.append((OP_GUARD_VALUE, i, *guards[i]))
+
+    output_slots = [representative.get(s, s) for s in original_outputs]
+    alias_copies = []
+    first_original: dict[int, int] = {}
+    for k, (slot, original) in enumerate(zip(output_slots, original_outputs)):
+        if first_original.setdefault(slot, original) != original:
+            alias_copies.append(k)
+
+    last_use: dict[int, int] = {}
+    for position, op in enumerate(body):
+        if op[0] == OP_CALLN:
+            for s in op[3]:
+                last_use[s] = position
+        elif op[0] in (OP_CALL1, OP_CALL2):
+            for s in op[3:]:
+                last_use[s] = position
+    keep = set(output_slots) | set(guards) | set(input_slots)
+    frees: dict[int, list[int]] = collections.defaultdict(list)
+    small_frees: dict[int, list[int]] = collections.defaultdict(list)
+    for slot, position in last_use.items():
+        if slot < n_tape and slot not in keep:
+            value = tape[slot][RESULT]
+            if _nbytes(value) >= _FREE_BYTES:
+                frees[position].append(slot)
+            elif value.__class__ is np.ndarray and _FREE_SMALL_ARRAYS:
+                small_frees[position].append(slot)
+
+    ops: list[tuple[Any, ...]] = [
+        (OP_GUARD_VALUE, s, *guards[s]) for s in input_slots if s in guards
+    ]
+    for position, op in enumerate(body):
+        ops.append(op)
+        if position in frees or position in small_frees:
+            ops.append((OP_FREE, tuple(frees[position]), tuple(small_frees[position])))
+    call_slots = [op[2] for op in body if op[0] in (OP_CALL1, OP_CALL2, OP_CALLN)]
+    return _Recording(
+        ops,
+        template,
+        n_tape,
+        list(input_slots),
+        output_slots,
+        alias_copies,
+        names,
+        call_slots,
+        {i: _scalar_kind(tape[i][RESULT]) for i in order}
+        | {s: _scalar_kind(template[s]) for s in range(n_tape, len(template))},
+        len(representative),
+        trace.describe(),
+    )
+
 
 def _interpret(
     program: list[tuple[Any, ...]],
     template: list[Any],
     input_slots: list[int],
     output_slots: list[int],
-    inputs: list[Any],
+    inputs: Sequence[Any],
 ) -> list[Any]:
     v = template.copy()
     for s, x in zip(input_slots, inputs):
@@ -283,119 +605,409 @@ def _interpret(
     return [v[s] for s in output_slots]
 
 
-def _compile(
-    trace: Trace,
-    input_slots: list[int],
-    out_leaves: list[Any],
-    guards: dict[int, tuple[np.ndarray, type]],
-) -> tuple[str, Callable[..., Any], int]:
-    """Turn the recorded tape into a replay function ``(*inputs) -> output leaves``."""
-    tape = trace.tape
-    n_slots = len(tape)
-    template: list[Any] = [None] * n_slots
-    output_slots = []
-    for leaf in out_leaves:
-        if leaf.__class__ is Tracer:
-            if leaf._trace is not trace:
-                raise _Untraceable
-            output_slots.append(leaf._idx)
-        else:
-            if isinstance(leaf, np.ndarray):
-                leaf = leaf.copy()
-                leaf.flags.writeable = False
-            template.append(leaf)
-            output_slots.append(len(template) - 1)
-    needed: set[int] = set(guards) | set(output_slots)
-    order = []
-    for i in range(n_slots - 1, -1, -1):
-        entry = tape[i]
-        if entry is None or (i not in needed and entry[PRIMITIVE] is not _DEBUG_PRINT):
-            continue
-        order.append(i)
-        needed.update(entry[PARENTS])
-    order.reverse()
-    last_use: dict[int, int] = {}
-    for i in order:
-        for p in tape[i][PARENTS]:
-            last_use[p] = i
-    keep = set(output_slots) | set(guards) | set(input_slots)
-    frees: dict[int, list[int]] = collections.defaultdict(list)
-    for slot, i in last_use.items():
-        if slot not in keep and _nbytes(tape[slot][RESULT]) >= _FREE_BYTES:
-            frees[i].append(slot)
-    program: list[tuple[Any, ...]] = []
-    listing = []
-    names: dict[int, str] = {}
-    for s in input_slots:
-        if s in guards:
-            program.append((OP_GUARD_VALUE, s, *guards[s]))
-            listing.append(f"guard v[{s}]")
-    for i in order:
-        prim, parents, argnums, args, params, _ = tape[i]
-        srcs = []
-        for k, value in enumerate(args):
-            if k in argnums:
-                srcs.append(parents[argnums.index(k)])
-            elif value.__class__ is Tracer:
-                raise _Untraceable
+def _pack_expression(out: Any, names: list[str], env: dict[str, Any]) -> str:
+    """Python source building the pytree ``out`` from the output leaves ``names``: literals
+    of tuples, lists, dicts (keys in flattening order, as ``tree_unflatten`` makes them) and
+    ``None``. Raises ``_NoFastPath`` for other node types."""
+    leaves = iter(names)
+
+    def build(value: Any) -> str:
+        cls = value.__class__
+        if cls is tuple or cls is list:
+            items = [build(item) for item in value]
+            if cls is list:
+                return f"[{', '.join(items)}]"
+            return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
+        if cls is dict:
+            parts = []
+            for key in sorted(value):
+                key_name = f"_k{len(env)}"
+                env[key_name] = key
+                parts.append(f"{key_name}: {build(value[key])}")
+            return "{" + ", ".join(parts) + "}"
+        if value is None:
+            return "None"
+        if cls is not Tracer and _lookup(cls) is not None:
+            raise _NoFastPath
+        return next(leaves)
+
+    expression = build(out)
+    if next(leaves, None) is not None:
+        raise _NoFastPath
+    return expression
+
+
+def _unpack_source(
+    args: tuple[Any, ...], kwargs: dict[str, Any], leaves: list[Any], env: dict[str, Any]
+) -> str:
+    """``def enter(args, kwargs)``: checks that the arguments have the signature of the
+    traced ones (containers, dict keys, each leaf's class, dtype and shape, static values) and
+    calls ``replay`` with the dynamic leaves, else returns ``_NO_MATCH``; raises
+    ``_NoFastPath`` for pytrees with node types other than tuples, lists, dicts and ``None``
+    or static leaves other than bools, strings and bytes."""
+    lines = ["def enter(args, kwargs):", "    try:"]
+    dynamic: list[str] = []
+    position = 0
+
+    def check(condition: str) -> None:
+        lines.append(f"        if {condition}: return _NO_MATCH")
+
+    def new_name(prefix: str, value: Any = None) -> str:
+        name = f"_{prefix}{len(env)}"
+        env[name] = value
+        return name
+
+    def walk(value: Any, expr: str) -> None:
+        nonlocal position
+        cls = value.__class__
+        if cls is tuple or cls is list or cls is dict:
+            if expr not in ("args", "kwargs"):
+                local = f"t{len(lines)}"
+                lines.append(f"        {local} = {expr}")
+                expr = local
+            check(f"{expr}.__class__ is not {cls.__name__} or len({expr}) != {len(value)}")
+            if cls is dict:
+                for key in sorted(value):
+                    walk(value[key], f"{expr}[{new_name('k', key)}]")
             else:
-                template.append(value)
-                srcs.append(len(template) - 1)
-        if params or len(srcs) > 2:
-            program.append((OP_CALLN, prim.impl, i, tuple(srcs), params))
-        elif len(srcs) == 2:
-            program.append((OP_CALL2, prim.impl, i, *srcs))
+                for k, item in enumerate(value):
+                    walk(item, f"{expr}[{k}]")
+            return
+        if value is None:
+            check(f"{expr} is not None")
+            return
+        if _lookup(cls) is not None or position >= len(leaves) or leaves[position] is not value:
+            raise _NoFastPath
+        position += 1
+        local = f"a{len(lines)}"
+        if cls is np.ndarray or isinstance(value, np.generic):
+            lines.append(f"        {local} = {expr}")
+            kind = new_name("c", cls)
+            dtype = new_name("d", value.dtype)
+            shape = (
+                ""
+                if cls is not np.ndarray
+                else f" or {local}.shape != {new_name('s', value.shape)}"
+            )
+            check(
+                f"{local}.__class__ is not {kind}{shape} or "
+                f"({local}.dtype is not {dtype} and {local}.dtype != {dtype})"
+            )
+            dynamic.append(local)
+        elif cls in _DYNAMIC_NUMBERS:
+            lines.append(f"        {local} = {expr}")
+            check(f"{local}.__class__ is not {cls.__name__}")
+            dynamic.append(local)
+        elif cls is bool:
+            check(f"{expr} is not {value!r}")
+        elif cls is str or cls is bytes:
+            check(f"{expr}.__class__ is not {cls.__name__} or {expr} != {new_name('k', value)}")
         else:
-            program.append((OP_CALL1, prim.impl, i, *srcs))
-        listing.append(f"v[{i}] = {prim.name}({', '.join(f'v[{s}]' for s in srcs)})")
-        names[i] = prim.name
-        if prim.varying_shape:
-            program.append((OP_GUARD_SHAPE, i, _kind(tape[i][RESULT])))
-            listing.append(f"guard type, dtype and shape of v[{i}]")
-        if i in guards:
-            program.append((OP_GUARD_VALUE, i, *guards[i]))
-            listing.append(f"guard v[{i}]")
-        if frees.get(i):
-            program.append((OP_FREE, tuple(frees[i])))
-    source = "\n".join(listing) + "\n"
-    if len(program) > _CODEGEN_LIMIT:
+            raise _NoFastPath
 
-        def replay(*inputs: Any) -> list[Any]:
-            return _interpret(program, template, input_slots, output_slots, list(inputs))
+    walk(args, "args")
+    walk(kwargs, "kwargs")
+    if position != len(leaves):
+        raise _NoFastPath
+    lines.append("    except KeyError:")
+    lines.append("        return _NO_MATCH")
+    lines.append(f"    return replay({', '.join(dynamic)})")
+    return "\n".join(lines) + "\n"
 
-        return source, replay, len(order)
-    env: dict[str, Any] = {
-        "_same": _same,
-        "_kind": _kind,
-        "_GuardFailed": _GuardFailed,
-        "_t": template,
-    }
-    lines = ["def replay(*inputs):", "    v = _t.copy()"]
-    lines += [f"    v[{s}] = inputs[{k}]" for k, s in enumerate(input_slots)]
-    for op in program:
+
+_SCALAR_OPERATORS: dict[Any, str] = {operator.add: "+", operator.sub: "-", operator.mul: "*"}
+"""Operators a compiled replay evaluates on Python floats when tracing saw only ``float64``
+scalars (``np.float64`` or Python ``float``) as operands and result: one IEEE 754 double
+operation, correctly rounded, whichever of NumPy's scalar math or Python's float computes it
+(so the same bits), in a fifth of the time. (Not ``/`` or ``**``: Python raises where NumPy
+returns ``inf``.)"""
+
+_ZERO_D_FLOAT64 = "0-d float64 array"
+_FLOAT_KINDS = (np.float64, float, _ZERO_D_FLOAT64)
+_EXACT_INT = 2**53
+"""Python ints up to this size convert to ``float64`` exactly (as NumPy converts them)."""
+
+
+def _scalar_kind(value: Any) -> Any:
+    """The class of a traced value, or ``_ZERO_D_FLOAT64`` for a 0-d ``float64`` array."""
+    cls = value.__class__
+    if cls is np.ndarray and value.ndim == 0 and value.dtype == np.float64:
+        return _ZERO_D_FLOAT64
+    return cls
+
+
+_QUIET_ERRORS = frozenset({"ignore", "warn"})
+
+
+def _errors_are_quiet() -> bool:
+    """NumPy's floating-point error handling neither raises, calls, logs nor prints now (the
+    scalar path computes with Python floats, which only NumPy's ``warn`` would notice)."""
+    return _QUIET_ERRORS.issuperset(np.geterr().values())
+
+
+def _takes_a_python_float(impl: Any) -> bool:
+    """``impl`` is a one-input, one-output ufunc: a Python float operand gives the same
+    ``float64`` loop, on the same bits, and the same ``np.float64`` result as an ``np.float64``."""
+    return isinstance(impl, np.ufunc) and impl.nin == 1 and impl.nout == 1
+
+
+def _generate(
+    rec: _Recording, pack: str, env: dict[str, Any], scalar_path: bool = True
+) -> tuple[str, bool]:
+    """``def replay(*dynamic leaves)``: the program as straight-line Python, one local variable
+    per value, returning the output pytree (``pack``, over the names ``o0``, ``o1``...).
+
+    With ``scalar_path``, runs of ``+``, ``-`` and ``*`` on ``float64`` scalars are computed
+    on Python floats (locals ``w<slot>``) and converted to ``np.float64`` only where a value
+    leaves the run (another implementation, a guard, an output). Also returns whether any
+    instruction took that path.
+    """
+    classes = rec.classes
+
+    def is_float(slot: int) -> bool:
+        if slot >= rec.n_tape:
+            value = rec.template[slot]
+            if value.__class__ is int:
+                return -_EXACT_INT <= value <= _EXACT_INT
+        return classes.get(slot) in _FLOAT_KINDS
+
+    def name(slot: int) -> str:
+        if slot < rec.n_tape:
+            return f"v{slot}"
+        constant = f"c{slot}"
+        env[constant] = rec.template[slot]
+        return constant
+
+    impl_names: dict[int, str] = {}
+
+    def impl_name(impl: Any) -> str:
+        found = impl_names.get(id(impl))
+        if found is None:
+            found = impl_names[id(impl)] = f"f{len(impl_names)}"
+            env[found] = impl
+        return found
+
+    lines = [f"def replay({', '.join(f'v{s}' for s in rec.input_slots)}):"]
+    as_float: dict[int, str] = {}  # slot -> a Python float expression of its value
+    pending: set[int] = set()  # slots computed on Python floats, object not made yet
+
+    def float_operand(slot: int) -> str:
+        found = as_float.get(slot)
+        if found is None:
+            if slot >= rec.n_tape:
+                value = rec.template[slot]
+                found = f"c{slot}f"
+                env[found] = float(value)
+            elif classes.get(slot) is float:
+                found = f"v{slot}"
+            else:
+                found = f"w{slot}"
+                lines.append(f"    {found} = _float(v{slot})")
+            as_float[slot] = found
+        return found
+
+    def operand(slot: int) -> str:
+        if slot in pending:
+            pending.discard(slot)
+            make = "" if classes[slot] is float else "_f64"
+            lines.append(f"    v{slot} = {make}(w{slot})")
+        return name(slot)
+
+    used_scalar_path = False
+    for op in rec.ops:
         opcode = op[0]
         if opcode == OP_FREE:
-            lines.append(f"    {' = '.join(f'v[{s}]' for s in op[1])} = None")
+            lines.append(f"    {' = '.join(f'v{s}' for s in op[1] + op[2])} = None")
         elif opcode == OP_GUARD_VALUE:
             s = op[1]
-            env[f"g{s}"], env[f"c{s}"] = op[2], op[3]
-            lines.append(f"    if not _same(v[{s}], g{s}, c{s}): raise _GuardFailed({s})")
+            env[f"g{s}"], env[f"k{s}"] = op[2], op[3]
+            lines.append(f"    if not _same({operand(s)}, g{s}, k{s}): raise _GuardFailed({s})")
         elif opcode == OP_GUARD_SHAPE:
-            env[f"s{op[1]}"] = op[2]
-            lines.append(f"    if _kind(v[{op[1]}]) != s{op[1]}: raise _GuardFailed({op[1]})")
+            s = op[1]
+            env[f"s{s}"] = op[2]
+            lines.append(f"    if _kind({operand(s)}) != s{s}: raise _GuardFailed({s})")
         else:
-            name = f"f{op[2]}"
-            env[name] = op[1]
+            impl, out = op[1], op[2]
+            comment = f"  # {rec.names[out]}"
             if opcode == OP_CALLN:
-                env[f"p{op[2]}"] = op[4]
-                call = ", ".join([f"v[{s}]" for s in op[3]] + [f"**p{op[2]}"])
+                params = op[4]
+                if all(k.isidentifier() and not keyword.iskeyword(k) for k in params):
+                    keywords = []
+                    for k, value in params.items():
+                        env[f"p{out}_{k}"] = value
+                        keywords.append(f"{k}=p{out}_{k}")
+                else:
+                    env[f"p{out}"] = params
+                    keywords = [f"**p{out}"]
+                call = ", ".join([operand(s) for s in op[3]] + keywords)
+                lines.append(f"    v{out} = {impl_name(impl)}({call}){comment}")
+                continue
+            try:
+                symbol = (_INLINE_BINARY if opcode == OP_CALL2 else _INLINE_UNARY).get(impl)
+                scalar = _SCALAR_OPERATORS.get(impl) if opcode == OP_CALL2 else None
+            except TypeError:
+                symbol = scalar = None
+            if (
+                scalar_path
+                and scalar is not None
+                and classes.get(out) in (np.float64, float)
+                and is_float(op[3])
+                and is_float(op[4])
+            ):
+                left, right = float_operand(op[3]), float_operand(op[4])
+                lines.append(f"    w{out} = {left} {scalar} {right}{comment}")
+                as_float[out] = f"w{out}"
+                pending.add(out)
+                used_scalar_path = True
+                continue
+            if (
+                scalar_path
+                and opcode == OP_CALL1
+                and op[3] in pending
+                and classes[op[3]] is np.float64
+                and _takes_a_python_float(impl)
+            ):
+                operands = [as_float[op[3]]]
             else:
-                call = ", ".join(f"v[{s}]" for s in op[3:])
-            lines.append(f"    v[{op[2]}] = {name}({call})  # {names[op[2]]}")
-    lines.append(f"    return [{', '.join(f'v[{s}]' for s in output_slots)}]")
-    code = "\n".join(lines) + "\n"
-    exec(compile(code, f"<fgrad.jit {trace.describe()}>", "exec"), env)
-    return code, env["replay"], len(order)
+                operands = [operand(s) for s in op[3:]]
+            if symbol is None:
+                lines.append(f"    v{out} = {impl_name(impl)}({', '.join(operands)}){comment}")
+            elif opcode == OP_CALL2:
+                lines.append(f"    v{out} = {operands[0]} {symbol} {operands[1]}{comment}")
+            else:
+                lines.append(f"    v{out} = {symbol}{operands[0]}{comment}")
+    outputs = [operand(slot) for slot in rec.output_slots]
+    for k, output in enumerate(outputs):
+        lines.append(f"    o{k} = {output}")
+    lines.append(f"    return {pack}")
+    if used_scalar_path:
+        inputs = ", ".join(f"v{s}" for s in rec.input_slots)
+        lines.insert(1, f"    if not _errors_are_quiet(): return _plain_replay({inputs})")
+    return "\n".join(lines) + "\n", used_scalar_path
+
+
+class _Program:
+    """One recorded variant: its source and the functions replaying it.
+
+    ``run(dynamic leaves)`` and ``enter(args, kwargs)`` return the output pytree;
+    ``enter`` returns ``_NO_MATCH`` when the arguments do not have the traced signature.
+    """
+
+    __slots__ = ("_code", "replay", "enter", "guard_sites", "_rec", "_pack", "_env")
+
+    def __init__(
+        self,
+        rec: _Recording,
+        out: Any,
+        out_tree: PyTreeDef,
+        copy_outputs: list[int],
+        guard_sites: dict[int, str],
+        arguments: tuple[tuple[Any, ...], dict[str, Any], list[Any]] | None,
+    ):
+        self.guard_sites = guard_sites
+        self._rec = rec
+        env: dict[str, Any] = {
+            "_same": _same,
+            "_kind": _kind,
+            "_GuardFailed": _GuardFailed,
+            "_NO_MATCH": _NO_MATCH,
+            "_owned": _owned,
+            "_fresh": _fresh,
+            "_unflatten": tree_unflatten,
+            "_out_tree": out_tree,
+            "_float": float,
+            "_f64": np.float64,
+            "_errors_are_quiet": _errors_are_quiet,
+        }
+        wrapped = [f"o{k}" for k in range(len(rec.output_slots))]
+        for k in copy_outputs:
+            wrapped[k] = f"_owned(o{k})"
+        for k in rec.alias_copies:
+            wrapped[k] = f"_fresh({wrapped[k]})"
+        try:
+            pack = _pack_expression(out, wrapped, env)
+        except _NoFastPath:
+            pack = f"_unflatten(_out_tree, [{', '.join(wrapped)}])"
+        self._pack = pack
+        self._env = env
+        enter_source = ""
+        if arguments is not None:
+            with contextlib.suppress(_NoFastPath):
+                enter_source = _unpack_source(*arguments, env)
+        if len(rec.ops) > _CODEGEN_LIMIT:
+            self._code = ""
+            self.replay = self._interpreted()
+            if enter_source:
+                env["replay"] = self.replay
+                exec(compile(enter_source, f"<fgrad.jit {rec.describe}>", "exec"), env)
+        else:
+            self._compile_replay(enter_source)
+        self.enter = env.get("enter", _no_fast_path)
+
+    def _compile_replay(self, extra: str = "") -> None:
+        rec, env = self._rec, self._env
+        code, used_scalar_path = _generate(rec, self._pack, env)
+        if used_scalar_path:
+            env["_plain_replay"] = self._interpreter()
+        exec(compile(code + extra, f"<fgrad.jit {rec.describe}>", "exec"), env)
+        self._code = code
+        self.replay = env["replay"]
+
+    def _interpreter(self) -> Callable[..., Any]:
+        """The program interpreted: NumPy's implementations on every instruction."""
+        rec = self._rec
+        pack_env = dict(self._env)
+        exec(
+            compile(
+                f"def pack({', '.join(f'o{k}' for k in range(len(rec.output_slots)))}):\n"
+                f"    return {self._pack}\n",
+                "<fgrad.jit pack>",
+                "exec",
+            ),
+            pack_env,
+        )
+        pack = pack_env["pack"]
+
+        def interpret(*inputs: Any) -> Any:
+            return pack(
+                *_interpret(rec.ops, rec.template, rec.input_slots, rec.output_slots, inputs)
+            )
+
+        return interpret
+
+    def _interpreted(self) -> Callable[..., Any]:
+        """The interpreter, replaced by the compiled program on the ``_HOT_REPLAYS``-th replay."""
+        interpret = self._interpreter()
+        replays_left = [_HOT_REPLAYS]
+
+        def replay(*inputs: Any) -> Any:
+            replays_left[0] -= 1
+            if replays_left[0] == 0 and _HOT_REPLAYS > 0 and len(self._rec.ops) <= _COMPILE_LIMIT:
+                try:
+                    self._compile_replay()
+                except (SyntaxError, RecursionError, MemoryError):
+                    self.replay = self._env["replay"] = interpret  # too large for CPython
+                return self.replay(*inputs)
+            return interpret(*inputs)
+
+        return replay
+
+    @property
+    def source(self) -> str:
+        """The compiled replay's Python source, or the listing of an interpreted program."""
+        return self._code or self._rec.listing
+
+    def run(self, inputs: list[Any]) -> Any:
+        return self.replay(*inputs)
+
+
+def _is_dynamic(leaf: Any) -> bool:
+    """A leaf traced as an input: an array, a NumPy scalar or a Python number."""
+    return isinstance(leaf, (np.ndarray, np.generic)) or leaf.__class__ in _DYNAMIC_NUMBERS
+
+
+def _no_fast_path(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    return _NO_MATCH
 
 
 def _describe_leaf(leaf: Any) -> str:
@@ -470,6 +1082,9 @@ class Jitted:
         self.max_signatures = max_signatures
         self.stats = JitStats()
         self._cache: collections.OrderedDict[Any, list[_Program]] = collections.OrderedDict()
+        # The programs of the signature of the last call that replayed or traced (the last
+        # key of ``_cache``), tried first through their generated argument checks.
+        self._fast: list[_Program] | None = None
         self._parameter_names = _parameter_names(fun)
         self._static_argnums, self._static_argnames = _static_arguments(
             fun_name(fun), self._parameter_names, static_argnums, static_argnames
@@ -488,6 +1103,7 @@ class Jitted:
     def clear_cache(self) -> None:
         """Forget every recorded program."""
         self._cache.clear()
+        self._fast = None
         self.stats.variants = 0
 
     def _split_static(
@@ -528,6 +1144,32 @@ class Jitted:
         return str(where)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        fast = self._fast
+        failed_at = None
+        if fast is not None:
+            for program in fast:
+                try:
+                    result = program.enter(args, kwargs)
+                except _GuardFailed as failure:
+                    self.stats.guard_failures += 1
+                    failed_at = program.guard_sites.get(failure.args[0], "an unknown line")
+                    continue
+                if result is _NO_MATCH:
+                    break
+                self.stats.replays += 1
+                return result
+        return self._call(args, kwargs, fast if failed_at is not None else None, failed_at)
+
+    def _call(
+        self,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        tried: list[_Program] | None,
+        failed_at: str | None,
+    ) -> Any:
+        """A call the generated argument checks did not answer: the signature found by
+        flattening the arguments; ``tried`` are programs whose guards already failed."""
+        self._fast = None
         statics: tuple[tuple[int | str, Any], ...] = ()
         if self._static:
             args, kwargs, statics = self._split_static(args, kwargs)
@@ -578,25 +1220,27 @@ class Jitted:
                 self.stats.variants -= len(dropped)
         else:
             self._cache.move_to_end(key)
-        failed_at = None
-        for program in programs:
-            try:
-                result = program.run(dynamic)
-            except _GuardFailed as failure:
-                self.stats.guard_failures += 1
-                failed_at = program.guard_sites.get(failure.args[0], "an unknown line")
-                continue
-            self.stats.replays += 1
-            return result
+        if programs is not tried:
+            for program in programs:
+                try:
+                    result = program.run(dynamic)
+                except _GuardFailed as failure:
+                    self.stats.guard_failures += 1
+                    failed_at = program.guard_sites.get(failure.args[0], "an unknown line")
+                    continue
+                self.stats.replays += 1
+                if not self._static:
+                    self._fast = programs
+                return result
         if len(programs) >= self.max_variants:
             self.stats.eager_calls += 1
-            self._note_change((f"the value read at {failed_at}", ""), 3, running_eagerly=True)
+            self._note_change((f"the value read at {failed_at}", ""), 4, running_eagerly=True)
             return _call(self.fun, args, kwargs, statics)
         if failed_at is not None:
             change: tuple[str, str] | None = (f"the value read at {failed_at}", "")
         else:
             change = self._signature_change(args, kwargs, statics, treedef)
-        return self._trace(leaves, treedef, statics, programs, change)
+        return self._trace(args, kwargs, leaves, treedef, statics, programs, change)
 
     def _signature_change(
         self,
@@ -674,6 +1318,8 @@ class Jitted:
 
     def _trace(
         self,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
         leaves: list[Any],
         treedef: PyTreeDef,
         statics: tuple[tuple[int | str, Any], ...],
@@ -681,7 +1327,7 @@ class Jitted:
         change: tuple[str, str] | None,
     ) -> Any:
         self.stats.traces += 1
-        self._note_change(change, 4)
+        self._note_change(change, 5)
         trace = new_trace("jit", self.fun)
         guards: dict[int, tuple[np.ndarray, type]] = {}
         guard_sites: dict[int, str] = {}
@@ -709,32 +1355,41 @@ class Jitted:
             else:
                 traced_leaves.append(leaf)
         try:
-            args, kwargs = tree_unflatten(treedef, traced_leaves)
-            out = _call(self.fun, args, kwargs, statics)
+            traced_args, traced_kwargs = tree_unflatten(treedef, traced_leaves)
+            out = _call(self.fun, traced_args, traced_kwargs, statics)
         finally:
             if weak is not None:
                 close_trace(weak)
             close_trace(trace)
         out_leaves, out_tree = tree_flatten(out)
         out_leaves = [_unweak(leaf, weak) for leaf in out_leaves]
+        rec: _Recording | None
         try:
-            source, replay, n = _compile(trace, input_slots, out_leaves, guards)
+            rec = _record(trace, input_slots, out_leaves, guards)
         except _Untraceable:
-            source = ""
+            rec = None
+        else:
+            rec.classes.update(
+                (slot, _scalar_kind(leaf))
+                for slot, leaf in zip(input_slots, (x for x in leaves if _is_dynamic(x)))
+            )
         trace.tape = []
         result = [
             leaf._value if leaf.__class__ is Tracer and leaf._trace is trace else leaf
             for leaf in out_leaves
         ]
-        if source:
+        if rec is not None:
             copy_outputs = [
                 k
                 for k, (leaf, value) in enumerate(zip(out_leaves, result))
                 if isinstance(value, np.ndarray)
                 and (leaf.__class__ is not Tracer or not value.flags.writeable)
             ]
-            programs.insert(0, _Program(source, replay, out_tree, n, copy_outputs, guard_sites))
+            arguments = None if self._static else (args, kwargs, leaves)
+            programs.insert(0, _Program(rec, out, out_tree, copy_outputs, guard_sites, arguments))
             self.stats.variants += 1
+            if not self._static:
+                self._fast = programs
         else:
             self.stats.eager_calls += 1
         return tree_unflatten(out_tree, result)
@@ -873,6 +1528,7 @@ def _print_impl(*values: Any, fmt: str, names: tuple[str, ...]) -> None:
 
 
 _DEBUG_PRINT = Primitive("debug_print", _print_impl)
+_mark_effectful(_print_impl)
 
 
 def debug_print(fmt: str, *args: Any, **kwargs: Any) -> None:
@@ -934,6 +1590,7 @@ def recorded(
     (array([3., 3.]), array([1., 1.]), 1)
     """
     prim = Primitive(name, impl, batch=each_example if once_per_example else None)
+    _mark_effectful(impl)
 
     def call(*args: Any, **params: Any) -> Any:
         values = [detach(a) for a in args]

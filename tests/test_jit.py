@@ -721,7 +721,8 @@ def test_the_scalar_path_keeps_numpys_floating_point_errors():
         return x * 1e200 * 1e200 - x
 
     jitted = fgrad.jit(blow_up)
-    jitted(np.float64(2.0))
+    with np.errstate(over="ignore"):
+        jitted(np.float64(2.0))
     assert "_float(" in jitted.sources()[0]
     with np.errstate(over="ignore"):
         assert_bits_identical(jitted(np.float64(3.0)), blow_up(np.float64(3.0)))

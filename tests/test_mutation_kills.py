@@ -281,6 +281,7 @@ def test_optim_structure_mismatch_names_the_update(name: str) -> None:
         _mismatched_update(OPTIMIZERS[name](0.1))()
 
 
+@pytest.mark.filterwarnings("ignore:fgrad.optim.exponential.*is deprecated:DeprecationWarning")
 def test_schedule_edge_values_are_accepted() -> None:
     assert optim.linear(1.0, 0.0, 1)(1) == 0.0
     assert optim.cosine(2.0, 10, alpha=1.0)(3) == 2.0

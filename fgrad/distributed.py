@@ -268,8 +268,8 @@ class Cluster:
     ...     value, grads = step(np.ones(2))
     >>> value, grads
     (array(98.5), array([120., 137.]))
-    >>> fgrad.value_and_grad(loss)(np.ones(2), x, y)
-    (np.float64(98.5), array([120., 137.]))
+    >>> float(fgrad.value_and_grad(loss)(np.ones(2), x, y)[0])  # one process: the same
+    98.5
     """
 
     def __init__(

@@ -15,6 +15,10 @@ import pytest
 from tools import numpy_coverage
 
 REGENERATE = "out of date: run `python -m tools.numpy_coverage` and commit docs/coverage.md"
+CHANGED_BETWEEN_VERSIONS = {
+    "row_stack": "NumPy 1.x: the function vstack itself (differentiable); 2.x: a deprecated wrapper",
+}
+"""Names whose NumPy object itself differs between versions, so their class may too."""
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +37,9 @@ def test_the_table_matches_the_code(written: str) -> None:
         disagree = {
             name: (documented[namespace][name], cls)
             for name, cls in rows.items()
-            if name in documented[namespace] and documented[namespace][name] != cls
+            if name in documented[namespace]
+            and documented[namespace][name] != cls
+            and name not in CHANGED_BETWEEN_VERSIONS
         }
         assert disagree == {}, f"{namespace}: (table, code) {disagree}; {REGENERATE}"
 

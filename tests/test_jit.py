@@ -11,6 +11,7 @@ import pytest
 import fgrad
 import fgrad._jit as jit_module
 import fgrad.numpy as fnp
+from fgrad._compat import NUMPY_2
 from fgrad._core import Primitive, bind1, concrete
 from fgrad._jit import _CODEGEN_LIMIT
 from fgrad._rules.declare import plain_values
@@ -711,7 +712,8 @@ def test_the_scalar_path_is_bit_identical_to_eager(make):
     vg = fgrad.value_and_grad(scalar_chain)
     jitted = fgrad.jit(vg)
     jitted(make(0.3))
-    assert "_float(" in jitted.sources()[0] or make is float
+    # On NumPy 1.26 fgrad's operators wrap NEP 50's promotion, so no line runs on floats.
+    assert "_float(" in jitted.sources()[0] or make is float or not NUMPY_2
     for start in (0.25, -0.7, 1e-300, 5e-324, -0.0, 3.0):
         assert_bits_identical(jitted(make(start)), vg(make(start)))
 
@@ -723,7 +725,7 @@ def test_the_scalar_path_keeps_numpys_floating_point_errors():
     jitted = fgrad.jit(blow_up)
     with np.errstate(over="ignore"):
         jitted(np.float64(2.0))
-    assert "_float(" in jitted.sources()[0]
+    assert "_float(" in jitted.sources()[0] or not NUMPY_2
     with np.errstate(over="ignore"):
         assert_bits_identical(jitted(np.float64(3.0)), blow_up(np.float64(3.0)))
     with np.errstate(over="raise"):

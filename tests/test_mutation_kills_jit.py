@@ -18,6 +18,7 @@ import pytest
 
 import fgrad
 import fgrad.numpy as fnp
+from fgrad._compat import NUMPY_2
 from fgrad.values import recorded
 
 LARGE = 1 << 17
@@ -150,7 +151,9 @@ def test_a_replay_releases_two_large_intermediates_on_the_same_line() -> None:
 def test_a_binary_instruction_compiles_to_a_call_without_keywords() -> None:
     jitted = fgrad.jit(lambda x, y: x * y)
     jitted(np.ones(2), np.ones(2))
-    assert "    v2 = v0 * v1  # multiply\n" in jitted.sources()[0]
+    # NumPy 1.26: fgrad's multiply wraps NEP 50's promotion, so it is a call, still positional.
+    line = "    v2 = v0 * v1  # multiply\n" if NUMPY_2 else "    v2 = f0(v0, v1)  # multiply\n"
+    assert line in jitted.sources()[0]
 
 
 def _retrace_message(jitted: Any, calls: list[tuple[Any, ...]]) -> str:

@@ -1266,7 +1266,8 @@ case("linspace", "numpy_dispatch", lambda a: np.linspace(a, 2.0, 4), smooth(3))
 case("logspace", "base", lambda a, b, c: fnp.logspace(a, b, 4, base=c), smooth(), smooth(), pos())
 case("logspace", "axis", lambda a: fnp.logspace(a, 1.0, 3, axis=-1), smooth(2))
 case("geomspace", "positive", lambda a, b: fnp.geomspace(a, b, 5), pos(), pos())
-case("geomspace", "negative_axis", lambda a: fnp.geomspace(-a, -2.5, 3, axis=1), pos(2))
+# An array start with a scalar stop of another shape trips NumPy 1.26's own geomspace.
+case("geomspace", "negative_axis", lambda a: fnp.geomspace(-a, -(a + 2.0), 3, axis=1), pos(2))
 
 # numpy.fft: every transform is linear; real inputs here, complex ones in tests/test_complex.py.
 case("fft", "vec", fnp.fft.fft, smooth(4))

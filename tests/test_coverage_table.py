@@ -16,7 +16,7 @@ from tools import numpy_coverage
 
 REGENERATE = "out of date: run `python -m tools.numpy_coverage` and commit docs/coverage.md"
 CHANGED_BETWEEN_VERSIONS = {
-    "row_stack": "NumPy 1.x: the function vstack itself (differentiable); 2.x: a deprecated wrapper",
+    "row_stack": "NumPy 1.x: vstack itself (differentiable); 2.x: a deprecated wrapper",
 }
 """Names whose NumPy object itself differs between versions, so their class may too."""
 

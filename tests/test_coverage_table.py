@@ -10,11 +10,10 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import numpy_coverage
 import pytest
 
-from tools import numpy_coverage
-
-REGENERATE = "out of date: run `python -m tools.numpy_coverage` and commit docs/coverage.md"
+REGENERATE = "out of date: run `python tests/numpy_coverage.py` and commit docs/coverage.md"
 CHANGED_BETWEEN_VERSIONS = {
     "row_stack": "NumPy 1.x: vstack itself (differentiable); 2.x: a deprecated wrapper",
 }

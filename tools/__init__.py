@@ -1,1 +1,0 @@
-"""Maintenance scripts of the repository (not part of the installed package)."""

@@ -145,16 +145,19 @@ def _readonly(x: Any) -> Any:
     A tracer passes through, made a 0-d array where its value is a NumPy scalar (``x[...]``,
     recorded), so that a ``fgrad.jit`` replay returns what an eager call returns.
     """
+    if x.__class__ is np.ndarray:
+        x.setflags(write=False)
+        return x
     if x.__class__ is Tracer:
         return x if peek(x).__class__ is np.ndarray else x[...]
     out = np.asarray(x)
-    out.flags.writeable = False
+    out.setflags(write=False)
     return out
 
 
-def _map(where: str, f: Callable[..., Any], tree: Any, *rest: Any) -> Any:
-    leaves, treedef = tree_flatten(tree)
-    columns = [leaves]
+def _leaves_alike(where: str, treedef: Any, tree: Any, rest: tuple[Any, ...]) -> list[list[Any]]:
+    """The leaves of each tree of ``rest``, which must have the structure ``treedef``."""
+    columns = []
     for other in rest:
         other_leaves, other_treedef = tree_flatten(other)
         if other_treedef != treedef:
@@ -164,7 +167,91 @@ def _map(where: str, f: Callable[..., Any], tree: Any, *rest: Any) -> Any:
                 raise ValueError(f"{where}: {e}") from None
             raise ValueError(f"{where}: structure {other_treedef} differs from {treedef}")
         columns.append(other_leaves)
-    return tree_unflatten(treedef, [_readonly(f(*xs)) for xs in zip(*columns)])
+    return columns
+
+
+class _Irregular(Exception):
+    """Raised by :func:`_map_arrays` for trees it leaves to the general path."""
+
+
+def _same_sorted_keys(tree: dict[Any, Any], rest: Sequence[Any]) -> list[Any]:
+    """The keys of ``tree``, sorted, after checking that each of ``rest`` is a dict of them."""
+    for other in rest:
+        if other.__class__ is not dict or other.keys() != tree.keys():
+            raise _Irregular
+    try:
+        return sorted(tree)
+    except TypeError:
+        raise _Irregular from None
+
+
+def _map_arrays(f: Callable[..., Any], tree: Any, rest: Sequence[Any]) -> Any:
+    """:func:`_map` for the common case, in one walk: trees of dicts, lists, tuples and
+    ``None`` whose corresponding leaves are NumPy arrays of one shape.
+
+    Builds what the general path builds (dicts in sorted key order, read-only leaves);
+    raises :class:`_Irregular` for anything else, before or after computing some leaves.
+    """
+    cls = tree.__class__
+    if cls is np.ndarray:
+        shape = tree.shape
+        for other in rest:
+            if other.__class__ is not np.ndarray or other.shape != shape:
+                raise _Irregular
+        return _readonly(f(tree, *rest))
+    if cls is dict:
+        return {
+            k: _map_arrays(f, tree[k], [other[k] for other in rest])
+            for k in _same_sorted_keys(tree, rest)
+        }
+    if cls is list or cls is tuple:
+        n = len(tree)
+        for other in rest:
+            if other.__class__ is not cls or len(other) != n:
+                raise _Irregular
+        mapped = [_map_arrays(f, x, [other[i] for other in rest]) for i, x in enumerate(tree)]
+        return mapped if cls is list else tuple(mapped)
+    if tree is None:
+        for other in rest:
+            if other is not None:
+                raise _Irregular
+        return None
+    raise _Irregular
+
+
+def _map_pair(f: Callable[[Any, Any], Any], tree: Any, other: Any) -> Any:
+    """:func:`_map_arrays` for one other tree, with array leaves handled in their container."""
+    cls = tree.__class__
+    if cls is dict:
+        out = {}
+        for k in _same_sorted_keys(tree, (other,)):
+            a, b = tree[k], other[k]
+            if a.__class__ is np.ndarray and b.__class__ is np.ndarray and a.shape == b.shape:
+                out[k] = _readonly(f(a, b))
+            else:
+                out[k] = _map_pair(f, a, b)
+        return out
+    if cls is list or cls is tuple:
+        if other.__class__ is not cls or len(other) != len(tree):
+            raise _Irregular
+        items = []
+        for a, b in zip(tree, other):
+            if a.__class__ is np.ndarray and b.__class__ is np.ndarray and a.shape == b.shape:
+                items.append(_readonly(f(a, b)))
+            else:
+                items.append(_map_pair(f, a, b))
+        return items if cls is list else tuple(items)
+    return _map_arrays(f, tree, (other,))
+
+
+def _map(where: str, f: Callable[..., Any], tree: Any, *rest: Any) -> Any:
+    try:
+        return _map_pair(f, tree, rest[0]) if len(rest) == 1 else _map_arrays(f, tree, rest)
+    except _Irregular:
+        pass
+    leaves, treedef = tree_flatten(tree)
+    columns = _leaves_alike(where, treedef, tree, rest)
+    return tree_unflatten(treedef, [_readonly(f(*xs)) for xs in zip(leaves, *columns)])
 
 
 def _count(value: int) -> Any:
@@ -348,6 +435,8 @@ def sgd_update(params: Any, grads: Any, lr: Any) -> Any:
     (False, [1.0, 2.0])
     """
     step = _real(lr, "lr", "sgd_update", low=-math.inf, traced_arrays=True)
+    if step.__class__ is float:
+        return _map("sgd_update: params and grads differ", lambda p, g: p - step * g, params, grads)
     return _map(
         "sgd_update: params and grads differ",
         lambda p, g: p - _scalar(step, g) * g,

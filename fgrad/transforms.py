@@ -93,6 +93,8 @@ def _check_callable(fun: Any, transform: str) -> None:
 def _normalize_argnums(
     argnums: int | Sequence[int], nargs: int, fun: Any, transform: str
 ) -> tuple[int, ...]:
+    if isinstance(argnums, int) and argnums.__class__ is not bool and 0 <= argnums < nargs:
+        return (argnums,)
     label = _label(transform, fun)
     nums = (argnums,) if isinstance(argnums, (int, np.integer)) else tuple(argnums)
     if not nums:
@@ -207,6 +209,7 @@ def _box_arguments(
     """
     boxed = _Boxed()
     new_args = list(args)
+    tape = trace.tape
     for argnum in argnums:
         leaves, treedef = tree_flatten(args[argnum])
         tracers: list[Tracer | None] = []
@@ -225,6 +228,14 @@ def _box_arguments(
             if leaf.__class__ is np.ndarray:
                 dtype = leaf.dtype
                 shape = leaf.shape
+                if dtype.kind == "f" and not holomorphic:
+                    tracer = Tracer(leaf, trace, len(tape))
+                    tape.append(None)
+                    tracers.append(tracer)
+                    dtypes.append(dtype)
+                    shapes.append(shape)
+                    new_leaves.append(tracer)
+                    continue
             else:
                 found = _leaf_dtype(leaf)
                 if found is None or found.kind not in "fc":
@@ -289,10 +300,18 @@ def _gradients(cts: list[Any], boxed: _Boxed) -> list[Any]:
     for treedef, tracers, dtypes, shapes in zip(
         boxed.treedefs, boxed.tracers, boxed.dtypes, boxed.shapes
     ):
-        leaves = [
-            _finish(cts[t._idx] if t is not None and t._idx < len(cts) else None, d, s)
-            for t, d, s in zip(tracers, dtypes, shapes)
-        ]
+        leaves = []
+        for t, d, s in zip(tracers, dtypes, shapes):
+            ct = cts[t._idx] if t is not None and t._idx < len(cts) else None
+            if (
+                ct.__class__ is np.ndarray
+                and ct.dtype is d
+                and ct.shape == s
+                and ct.flags.writeable
+            ):
+                leaves.append(ct)
+            else:
+                leaves.append(_finish(ct, d, s))
         out.append(tree_unflatten(treedef, leaves))
     return out
 
@@ -301,6 +320,14 @@ def _scalar_output(out: Any, trace: Trace, holomorphic: bool = False) -> tuple[A
     """The output's value and tape slot (-1 when it does not depend on the inputs)."""
     traced = out.__class__ is Tracer and out._trace is trace
     value = out._value if traced else out
+    if traced and not holomorphic:
+        kind = value.__class__
+        if (
+            kind is np.float64
+            or kind is np.float32
+            or (kind is np.ndarray and value.shape == () and value.dtype.kind == "f")
+        ):
+            return value, out._idx
     shape = np.shape(peek(value)) if not isinstance(value, (tuple, list, dict)) else None
     if shape != ():
         what = f"an array of shape {shape}" if shape is not None else f"a {type(value).__name__}"
@@ -430,7 +457,7 @@ def _value_and_grad(
                 out, aux = _split_aux(out, trace)
             value, out_idx = _scalar_output(out, trace, holomorphic)
             if out_idx >= 0:
-                seed = np.ones((), dtype=np.result_type(peek(value)))
+                seed = np.array(1, dtype=np.result_type(peek(value)))
                 cts = backward_pass(trace.tape, [(out_idx, seed)], True, trace.sites)
             else:
                 cts = []

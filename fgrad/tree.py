@@ -737,25 +737,41 @@ def _flatten(x: Any, leaves: list[Any], is_leaf: IsLeaf | None) -> _Node:
     if is_leaf is not None and is_leaf(x):
         leaves.append(x)
         return None
-    children, aux = h.flatten(x)
+    children: Sequence[Any]
+    if h is _DICT:
+        children, aux = _flatten_dict(x)
+    elif h is _LIST or h is _TUPLE:
+        children, aux = x, None
+    else:
+        children, aux = h.flatten(x)
     kids: list[_Node] = []
     try:
         for c in children:
             t = type(c)
-            if t in _registry or (issubclass(t, tuple) and hasattr(t, "_fields")):
-                kids.append(_flatten(c, leaves, is_leaf))
-            else:
+            if t is _NDARRAY or not (
+                t in _registry or (issubclass(t, tuple) and hasattr(t, "_fields"))
+            ):
                 leaves.append(c)
                 kids.append(None)
+            else:
+                kids.append(_flatten(c, leaves, is_leaf))
     except _UnhashableStaticField as e:
         e.path.insert(0, h.keys(aux, len(children))[len(kids)])
         raise
     return (h, aux, tuple(kids))
 
 
+_NDARRAY = np.ndarray
+
+
 def _unflatten(node: _Node, next_leaf: Callable[[], Any]) -> Any:
     h, aux, kids = node
-    return h.unflatten(aux, [next_leaf() if k is None else _unflatten(k, next_leaf) for k in kids])
+    children = [next_leaf() if k is None else _unflatten(k, next_leaf) for k in kids]
+    if h is _DICT:
+        return dict(zip(aux, children))
+    if h is _LIST:
+        return children
+    return h.unflatten(aux, children)
 
 
 def _build(node: _Node, leaves: Iterable[Any]) -> Any:

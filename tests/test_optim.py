@@ -56,6 +56,54 @@ def test_sgd_update_structure_mismatch_names_path():
         optim.sgd_update({"w": 1.0}, {"v": 1.0}, 0.1)
 
 
+FAST_PATH_TREES = [
+    {"b": np.array([0.5, -1.0]), "a": [np.ones((2, 3)), (np.arange(3.0), None)]},
+    [{"w": np.full((2, 2), 0.25), "b": np.array(0.5)}, {"w": np.eye(2), "b": np.zeros(2)}],
+    (np.array(1.5),),
+    np.array([1.0, 2.0]),
+]
+
+
+def _general_path_map(f, tree, *rest):
+    leaves, treedef = fgrad.tree.tree_flatten(tree)
+    columns = [fgrad.tree.tree_flatten(t)[0] for t in rest]
+    return fgrad.tree.tree_unflatten(
+        treedef, [optim._readonly(f(*xs)) for xs in zip(leaves, *columns)]
+    )
+
+
+@pytest.mark.parametrize("tree", FAST_PATH_TREES, ids=["nested", "layers", "tuple", "leaf"])
+def test_optimizer_tree_walk_builds_what_flatten_and_unflatten_build(tree):
+    other = tree_map(lambda x: np.asarray(x) * 3.0 - 1.0, tree)
+    third = tree_map(lambda x: np.asarray(x) + 2.0, tree)
+    for f, trees in (
+        (lambda p, g: p - 0.1 * g, (tree, other)),
+        (lambda p, g, h: p * g - h, (tree, other, third)),
+    ):
+        fast = optim._map("test", f, *trees)
+        general = _general_path_map(f, *trees)
+        assert fgrad.tree.tree_structure(fast) == fgrad.tree.tree_structure(general)
+        assert repr(fast) == repr(general)  # dict key order included
+        assert all(not leaf.flags.writeable for leaf in tree_leaves(fast))
+    assert all(leaf.flags.writeable for leaf in tree_leaves(tree) if leaf is not None)
+
+
+def test_optimizer_tree_walk_leaves_irregular_trees_to_the_general_path():
+    params = {"w": np.ones((3, 1)), "s": 2.0}
+    grads = {"w": np.ones(3), "s": np.array(1.0)}
+    new = optim.sgd_update(params, grads, 0.5)
+    assert new["w"].shape == (3, 3)  # NumPy broadcasting, as the general path computes
+    assert new["s"] == 1.5 and not new["s"].flags.writeable
+    with pytest.raises(ValueError, match=r"sgd_update: params and grads differ.*\['a'\]"):
+        optim.sgd_update({"a": [np.ones(2)]}, {"a": (np.ones(2),)}, 0.1)
+    with pytest.raises(ValueError, match="sgd_update: params and grads differ"):
+        optim.sgd_update([np.ones(2)], [np.ones(2), np.ones(2)], 0.1)
+    with pytest.raises(ValueError, match="sgd_update: params and grads differ"):
+        optim.sgd_update({"a": np.ones(2)}, {"a": np.ones(2), "b": np.ones(2)}, 0.1)
+    with pytest.raises(ValueError, match="sgd_update: params and grads differ"):
+        optim.sgd_update([None], [np.ones(2)], 0.1)
+
+
 def test_sgd_update_is_differentiable():
     def f(p):
         return fnp.sum(fnp.sin(p) ** 2)

@@ -69,6 +69,28 @@ def test_gradient_arrays_are_writeable_and_do_not_alias_inputs():
     assert x[0] == 1.0
 
 
+def test_read_only_cotangents_become_writeable_gradient_arrays():
+    @fgrad.custom_vjp
+    def total(v):
+        return np.sum(v)
+
+    def total_fwd(v):
+        return np.sum(v), v.shape
+
+    def total_bwd(shape, g):
+        return (np.broadcast_to(g, shape),)  # a read-only view, as NumPy returns it
+
+    total.defvjp(total_fwd, total_bwd)
+    leaves = [
+        fgrad.grad(total)(np.ones(3)),
+        fgrad.grad(lambda p: total(p["w"]))({"w": np.ones(3)})["w"],
+    ]
+    for leaf in leaves:
+        assert leaf.flags.writeable and leaf.flags.owndata
+        leaf[0] = 5.0
+        np.testing.assert_array_equal(leaf, [5.0, 1.0, 1.0])
+
+
 def test_argnums_tuple_and_negative():
     def f(a, b, c):
         return a * b + c * c

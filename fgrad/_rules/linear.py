@@ -8,6 +8,7 @@ traced index arrays; ``reshape``, ``transpose`` and ``astype`` are their own kin
 from __future__ import annotations
 
 import builtins
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -175,11 +176,14 @@ def reshape(a: Any, shape: Any, order: str = "C") -> Any:
     if order != "C":
         raise ValueError(f"fgrad.numpy.reshape supports order='C' only, got order={order!r}")
     if a.__class__ is not Tracer:
-        return np.reshape(a, shape)
-    if np.ndim(shape) == 0:
-        shape = (int(shape),)
-    shape = tuple(int(s) for s in shape)
-    if -1 in shape:
+        return a.reshape(shape) if a.__class__ is np.ndarray else np.reshape(a, shape)
+    if shape.__class__ is not tuple:
+        shape = (int(shape),) if np.ndim(shape) == 0 else tuple(int(s) for s in shape)
+    elif not all(s.__class__ is int for s in shape):
+        shape = tuple(int(s) for s in shape)
+    if shape == (-1,):
+        shape = (math.prod(a.shape),)
+    elif -1 in shape:
         shape = np.empty(a.shape, dtype=np.bool_).reshape(shape).shape
     if shape == a.shape:
         return a
@@ -187,7 +191,10 @@ def reshape(a: Any, shape: Any, order: str = "C") -> Any:
 
 
 def _transpose_vjp(g: Any, ans: Any, x: Any, axes: tuple[int, ...]) -> Any:
-    return TRANSPOSE(g, axes=tuple(np.argsort(axes)))
+    inverse = [0] * len(axes)
+    for position, axis in enumerate(axes):
+        inverse[axis] = position
+    return TRANSPOSE(g, axes=tuple(inverse))
 
 
 def _transpose_impl(x: Any, axes: tuple[int, ...]) -> Any:

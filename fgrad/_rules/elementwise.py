@@ -99,7 +99,11 @@ divide = binary(
 
 
 def _power_vjp_x(g: Any, ans: Any, x: Any, y: Any) -> Any:
-    if y.__class__ is not Tracer and np.ndim(y) == 0:
+    if (
+        y.__class__ is int
+        or y.__class__ is float
+        or (y.__class__ is not Tracer and np.ndim(y) == 0)
+    ):
         if y == 0:
             return unbroadcast(g * 0.0, shape_of(x))
         if y == 1:

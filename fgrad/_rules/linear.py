@@ -62,10 +62,12 @@ def sum(  # noqa: A001
 
 def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
     """Sum the cotangent ``g`` of a broadcast result back to ``shape``."""
-    g_shape = shape_of(g)
+    g_shape = g.shape if g.__class__ is np.ndarray else shape_of(g)
     if g_shape == shape:
         return g
     lead = len(g_shape) - len(shape)
+    if lead == 1 and g.__class__ is np.ndarray and g_shape[1:] == shape:
+        return _add_reduce(g, axis=0)
     axes = tuple(range(lead)) + tuple(
         lead + i for i, d in enumerate(shape) if d == 1 and g_shape[lead + i] != 1
     )

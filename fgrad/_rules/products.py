@@ -26,7 +26,12 @@ def mT(x: Any) -> Any:
 # --- matmul -------------------------------------------------------------------------
 
 
+_np_matmul = np.matmul
+
+
 def _matmul_vjp_a(g: Any, ans: Any, a: Any, b: Any) -> Any:
+    if b.__class__ is np.ndarray and g.__class__ is np.ndarray and b.ndim == 2 == g.ndim:
+        return _np_matmul(g, b.T)
     an, bn = ndim_of(a), ndim_of(b)
     if an == 2 and bn == 2:
         return matmul(g, b.T if b.__class__ is np.ndarray else TRANSPOSE(b, axes=(1, 0)))
@@ -42,6 +47,8 @@ def _matmul_vjp_a(g: Any, ans: Any, a: Any, b: Any) -> Any:
 
 
 def _matmul_vjp_b(g: Any, ans: Any, a: Any, b: Any) -> Any:
+    if a.__class__ is np.ndarray and g.__class__ is np.ndarray and a.ndim == 2 == g.ndim:
+        return _np_matmul(a.T, g)
     an, bn = ndim_of(a), ndim_of(b)
     if an == 2 and bn == 2:
         return matmul(a.T if a.__class__ is np.ndarray else TRANSPOSE(a, axes=(1, 0)), g)

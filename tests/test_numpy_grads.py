@@ -539,6 +539,14 @@ case("inner", "scalar", fnp.inner, smooth(), smooth(2))
 case("outer", "vec", fnp.outer, smooth(3), smooth(2))
 case("outer", "flattens", fnp.outer, smooth(2, 2), smooth(2))
 case("vdot", "mat", fnp.vdot, smooth(2, 3), smooth(2, 3))
+# Fixed values: a case drawing from _rng would shift the data of every later case.
+case(
+    "vdot",
+    "other_shapes",
+    fnp.vdot,
+    np.linspace(-1.2, 1.4, 6).reshape(2, 3),
+    np.linspace(0.9, -1.3, 6).reshape(3, 2),
+)
 case("kron", "vec", fnp.kron, smooth(2), smooth(3))
 case("kron", "mat", fnp.kron, smooth(2, 2), smooth(2, 3))
 case("kron", "vec_mat", fnp.kron, smooth(2), smooth(2, 2))

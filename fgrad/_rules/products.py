@@ -210,12 +210,35 @@ def outer(a: Any, b: Any) -> Any:
     return reshape(a, (-1, 1)) * reshape(b, (1, -1))
 
 
+def _flat(x: Any) -> Any:
+    return reshape(x, (-1,))
+
+
+def _vdot_vjp_a(g: Any, ans: Any, a: Any, b: Any) -> Any:
+    return reshape(conjugate(g * _flat(b)), shape_of(a))
+
+
+def _vdot_vjp_b(g: Any, ans: Any, a: Any, b: Any) -> Any:
+    return reshape(g * conjugate(_flat(a)), shape_of(b))
+
+
+def _batch_vdot(prim: Primitive, values: Any, batched: Any, params: Any, size: int) -> Any:
+    a, b = (
+        reshape(v, (size, -1)) if is_batched else reshape(v, (1, -1))
+        for v, is_batched in zip(values, batched)
+    )
+    return SUM(conjugate(a) * b, axis=(1,), keepdims=False), True
+
+
+_VDOT = Primitive("vdot", np.vdot, (_vdot_vjp_a, _vdot_vjp_b), batch=_batch_vdot)
+
+
 @export("vdot")
 def vdot(a: Any, b: Any) -> Any:
     """Differentiable ``numpy.vdot``: the dot product of the flattened arrays, ``a`` conjugated.
 
-    Gradient: ``g * b`` and ``g * a`` (``conj(g * b)`` for a complex ``a``, through
-    ``conjugate``).
+    Gradient: ``g * b`` and ``g * a``, reshaped to each operand (``conj(g * b)`` and
+    ``g * conj(a)`` for complex operands: JAX's transposes of ``sum(conj(a) * b)``).
 
     Examples
     --------
@@ -224,7 +247,7 @@ def vdot(a: Any, b: Any) -> Any:
     """
     if a.__class__ is not Tracer and b.__class__ is not Tracer:
         return np.vdot(a, b)
-    return SUM(reshape(conjugate(a), (-1,)) * reshape(b, (-1,)), axis=(0,), keepdims=False)
+    return bind2(_VDOT, a, b, NO_PARAMS)
 
 
 @export("kron")

@@ -11,8 +11,10 @@ tracers. Arrays are freed as soon as they are dead. Calls with the signature
 of the previous call are recognised by generated code that checks the
 arguments' containers, dict keys and leaves and hands the leaves to the
 program, which builds the output pytree itself (no flattening per call; other
-pytree node types take the generic path). Programs longer than a few thousand
-lines are interpreted until their second replay, then compiled.
+pytree node types take the generic path). A program is generated and compiled
+on its first replay, so the traced call pays only for tracing; programs longer
+than a few thousand lines are interpreted until their second replay, then
+compiled.
 
 Replays are bit-identical to the traced eager computation, on any CPU. The
 guarantee, by construction: a replay calls the same implementations, in the
@@ -279,8 +281,8 @@ set to ``None``): NumPy then reuses the memory while it is still in cache (W1, W
 faster by the minimum of interleaved timings; W4 unchanged within noise)."""
 
 _CODEGEN_LIMIT = 3000
-"""Programs up to this many lines are compiled to Python when traced; longer ones are
-interpreted until they are hot (CPython's compiler needs 5-20 microseconds per line)."""
+"""Programs up to this many lines are compiled to Python on their first replay; longer ones
+are interpreted until they are hot (CPython's compiler needs 5-20 microseconds per line)."""
 
 _HOT_REPLAYS = 2
 """A program interpreted because it is long is compiled to Python on this replay: a
@@ -893,7 +895,7 @@ class _Program:
     ``enter`` returns ``_NO_MATCH`` when the arguments do not have the traced signature.
     """
 
-    __slots__ = ("_code", "replay", "enter", "guard_sites", "_rec", "_pack", "_env")
+    __slots__ = ("_code", "replay", "enter", "guard_sites", "_rec", "_pack", "_env", "_pending")
 
     def __init__(
         self,
@@ -934,15 +936,40 @@ class _Program:
         if arguments is not None:
             with contextlib.suppress(_NoFastPath):
                 enter_source = _unpack_source(*arguments, env)
+        self._code = ""
+        self._pending: str | None = None
         if len(rec.ops) > _CODEGEN_LIMIT:
-            self._code = ""
             self.replay = self._interpreted()
             if enter_source:
                 env["replay"] = self.replay
                 exec(compile(enter_source, f"<fgrad.jit {rec.describe}>", "exec"), env)
+            self.enter = env.get("enter", _no_fast_path)
         else:
+            self._pending = enter_source
+            self.replay = self._compile_then_replay
+            self.enter = self._compile_then_enter if enter_source else _no_fast_path
+
+    def _compile_pending(self) -> None:
+        """Generate and compile the replay: on the first replay, not when tracing (the traced
+        call returns the traced values, and a function called once never pays for it)."""
+        enter_source, self._pending = self._pending, None
+        if enter_source is None:
+            return
+        try:
             self._compile_replay(enter_source)
-        self.enter = env.get("enter", _no_fast_path)
+        except (SyntaxError, RecursionError, MemoryError):  # too large for CPython
+            self.replay = self._env["replay"] = self._interpreter()
+            self.enter = _no_fast_path
+            return
+        self.enter = self._env.get("enter", _no_fast_path)
+
+    def _compile_then_replay(self, *inputs: Any) -> Any:
+        self._compile_pending()
+        return self.replay(*inputs)
+
+    def _compile_then_enter(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        self._compile_pending()
+        return self.enter(args, kwargs)
 
     def _compile_replay(self, extra: str = "") -> None:
         rec, env = self._rec, self._env
@@ -995,6 +1022,7 @@ class _Program:
     @property
     def source(self) -> str:
         """The compiled replay's Python source, or the listing of an interpreted program."""
+        self._compile_pending()
         return self._code or self._rec.listing
 
     def run(self, inputs: list[Any]) -> Any:

@@ -142,6 +142,40 @@ def test_short_programs_are_compiled_to_python():
     assert jf.sources()[0].startswith("def replay")
 
 
+def test_code_is_generated_on_the_first_replay_not_when_tracing(monkeypatch):
+    generated = []
+    generate = jit_module._generate
+
+    def counting(*args, **kwargs):
+        generated.append(1)
+        return generate(*args, **kwargs)
+
+    monkeypatch.setattr(jit_module, "_generate", counting)
+    f = lambda x: fnp.exp(x) * 2.0 + 1.0  # noqa: E731
+    jf = fgrad.jit(f)
+    assert_bits_identical(jf(np.ones(2)), f(np.ones(2)))
+    assert generated == []
+    for k in range(3):
+        x = np.full(2, 0.5 * k)
+        assert_bits_identical(jf(x), f(x))
+    assert generated == [1]
+    assert jf.stats.traces == 1 and jf.stats.replays == 3
+
+
+def test_a_short_program_too_large_for_cpython_is_interpreted(monkeypatch):
+    def nested_too_deeply(*args, **kwargs):
+        raise RecursionError("maximum recursion depth exceeded during compilation")
+
+    monkeypatch.setattr(jit_module, "_generate", nested_too_deeply)
+    f = lambda x: fnp.tanh(x) * 3.0 - x  # noqa: E731
+    jf = fgrad.jit(f)
+    for k in range(3):
+        x = np.full(3, 0.25 * k)
+        assert_bits_identical(jf(x), f(x))
+    assert not jf.sources()[0].startswith("def replay")
+    assert jf.stats.replays == 2
+
+
 def test_unhashable_static_leaf_is_refused():
     class Thing:
         __hash__ = None

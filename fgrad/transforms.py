@@ -30,6 +30,7 @@ from fgrad._core import (
     new_trace,
     peek,
     user_site,
+    value_dtype,
 )
 from fgrad._rules.linear import AS_ARRAY, astype, real_part, reshape
 from fgrad._rules.shape import concatenate, stack
@@ -131,7 +132,7 @@ def _leaf_dtype(leaf: Any) -> np.dtype[Any] | None:
     if isinstance(value, (str, bytes)):
         return None
     try:
-        return np.result_type(value)
+        return value_dtype(value)
     except (TypeError, ValueError):
         return None
 
@@ -457,7 +458,7 @@ def _value_and_grad(
                 out, aux = _split_aux(out, trace)
             value, out_idx = _scalar_output(out, trace, holomorphic)
             if out_idx >= 0:
-                seed = np.array(1, dtype=np.result_type(peek(value)))
+                seed = np.array(1, dtype=value_dtype(peek(value)))
                 cts = backward_pass(trace.tape, [(out_idx, seed)], True, trace.sites)
             else:
                 cts = []
@@ -666,7 +667,7 @@ def _linearized(
     else:
         out, pullback = _vjp(fun, primals, False, transform, named)
         aux = None
-    zero_cotangent = tree_map(lambda v: np.zeros(np.shape(peek(v)), np.result_type(peek(v))), out)
+    zero_cotangent = tree_map(lambda v: np.zeros(np.shape(peek(v)), value_dtype(peek(v))), out)
     _, push_back_of_pullback = _vjp(pullback, (zero_cotangent,), False, transform, named)
 
     def push(tangents: Sequence[Any]) -> Any:
@@ -812,7 +813,7 @@ def linearize(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> 
 def _unit_vectors(leaves: Sequence[Any]) -> Any:
     """Yield ``(leaf index, flat position, basis pytree leaves)`` for every input element."""
     shapes = [np.shape(peek(v)) for v in leaves]
-    dtypes = [np.result_type(peek(v)) for v in leaves]
+    dtypes = [value_dtype(peek(v)) for v in leaves]
     for i, shape in enumerate(shapes):
         for pos in range(int(np.prod(shape, dtype=np.int64))):
             basis = [np.zeros(s, d) for s, d in zip(shapes, dtypes)]

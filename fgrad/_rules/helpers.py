@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from fgrad._core import Tracer, concrete, peek
+from fgrad._core import Tracer, concrete, peek, value_dtype
 
 __all__ = ["dtype_of", "ndim_of", "no_out", "normalize_axes", "shape_of", "strip"]
 
@@ -42,7 +42,7 @@ def dtype_of(x: Any) -> np.dtype[Any]:
     """The dtype NumPy would give ``x``, read without recording a value read."""
     if x.__class__ is list or x.__class__ is tuple:
         return np.asarray(_peek_all(x)).dtype
-    return np.result_type(peek(x))
+    return value_dtype(peek(x))
 
 
 def _peek_all(x: Any) -> Any:

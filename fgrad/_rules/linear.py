@@ -14,7 +14,16 @@ from typing import Any
 
 import numpy as np
 
-from fgrad._core import NO_PARAMS, Primitive, Tracer, bind1, concrete, detach, set_real_part
+from fgrad._core import (
+    NO_PARAMS,
+    Primitive,
+    Tracer,
+    bind1,
+    concrete,
+    detach,
+    set_real_part,
+    value_dtype,
+)
 from fgrad._rules import batching
 from fgrad._rules.declare import export, plain_values
 from fgrad._rules.helpers import dtype_of, ndim_of, no_out, normalize_axes, shape_of
@@ -117,7 +126,7 @@ def broadcast_to(array: Any, shape: Any) -> Any:
 def _spread_impl(x: Any, shape: tuple[int, ...]) -> Any:
     if x.__class__ is Tracer:
         return spread(x, shape)
-    out = np.empty(shape, dtype=np.result_type(x))
+    out = np.empty(shape, dtype=value_dtype(x))
     out[...] = x
     return out
 
@@ -309,7 +318,7 @@ def _is_basic_index(index: Any) -> bool:
 
 
 def _scatter_add_impl(g: Any, shape: tuple[int, ...], index: Any, basic: bool) -> Any:
-    out = np.zeros(shape, dtype=np.result_type(g))
+    out = np.zeros(shape, dtype=value_dtype(g))
     if basic:
         out[index] = g
     else:
@@ -398,7 +407,7 @@ def _gather_vjp(
 
 
 def _scatter_impl(g: Any, *arrays: Any, shape: tuple[int, ...], template: tuple[Any, ...]) -> Any:
-    out = np.zeros(shape, dtype=np.result_type(g))
+    out = np.zeros(shape, dtype=value_dtype(g))
     np.add.at(out, _rebuild_index(template, arrays), g)
     return out
 

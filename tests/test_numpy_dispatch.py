@@ -643,6 +643,17 @@ def test_lists_of_tracers_become_arrays_only_where_numpy_takes_an_array() -> Non
     assert _ROLES[pad, 1] == "other"
 
 
+def test_elementwise_functions_take_lists_and_tuples_of_tracers() -> None:
+    def f(t: Any) -> Any:
+        return fnp.sum(fnp.tanh([t[0], 2.0 * t[1]])) + fnp.sum(fnp.exp((t[1], 1.0)))
+
+    t = np.array([0.3, -0.4])
+    expected = [1 - np.tanh(0.3) ** 2, 2 * (1 - np.tanh(-0.8) ** 2) + np.exp(-0.4)]
+    np.testing.assert_allclose(fgrad.grad(f)(t), expected, rtol=1e-15)
+    np.testing.assert_array_equal(fnp.tanh([0.3, -0.4]), np.tanh([0.3, -0.4]))
+    assert fnp.exp is DECLARATIONS["numpy"]["exp"].fn  # no wrapper: it converts lists itself
+
+
 def test_plain_numpy_on_a_list_of_tracers_has_no_hook_and_raises() -> None:
     # NumPy dispatches on the arguments, not on the elements of a list: np.mean([t, t]) and
     # np.array([t, t]) convert the tracers themselves. fgrad.numpy's functions take them.

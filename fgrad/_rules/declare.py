@@ -28,7 +28,7 @@ import numpy as np
 from fgrad._compat import weak_python_scalar_vjps, weak_python_scalars
 from fgrad._core import NO_PARAMS, Primitive, Tracer, bind1, bind2, bindn, detach
 from fgrad._rules import batching
-from fgrad._rules.array_likes import accepting_array_likes
+from fgrad._rules.array_likes import accepting_array_likes, convert_array_likes
 from fgrad._rules.helpers import strip
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -97,6 +97,7 @@ def export(
     dispatch: bool = True,
     aliases: Sequence[str] = (),
     sample: str | None = None,
+    converts_array_likes: bool = False,
 ) -> Callable[[F], F]:
     """Declare the decorated function as fgrad's version of NumPy's ``name``.
 
@@ -104,7 +105,9 @@ def export(
     the namespace (``fgrad.numpy.linalg``) unless ``namespace`` is given. With
     ``dispatch``, NumPy's function of that name (and of each alias) called on a tracer
     is routed to this one. ``aliases`` are other NumPy names of the same function
-    (``"around"`` for ``round``), exported and dispatched too.
+    (``"around"`` for ``round``), exported and dispatched too. A differentiable function
+    is exported wrapped to accept lists of traced values (``array_likes``), unless it
+    ``converts_array_likes`` itself.
 
     Examples
     --------
@@ -119,7 +122,11 @@ def export(
         full_names = (name, *aliases)
         found_fns = [numpy_object(n) if dispatch else None for n in full_names]
         exported: Any = fn
-        if differentiability == "differentiable" and any(f is not None for f in found_fns):
+        if (
+            differentiability == "differentiable"
+            and not converts_array_likes
+            and any(f is not None for f in found_fns)
+        ):
             exported = accepting_array_likes(fn, next(f for f in found_fns if f is not None))
         for full_name, found in zip(full_names, found_fns):
             prefix, _, short = full_name.rpartition(".")
@@ -216,10 +223,15 @@ def unary(
 ) -> Callable[[Any], Any]:
     """Define and export a one-argument elementwise primitive ``name``."""
     prim = Primitive(name, impl, (vjp,), batch=batching.elementwise)
+    numpy_fn = numpy_object(name)
 
     def fn(x: Any) -> Any:
         if x.__class__ is Tracer:
             return bind1(prim, x, NO_PARAMS)
+        if (x.__class__ is list or x.__class__ is tuple) and numpy_fn is not None:
+            (x,), _ = convert_array_likes(numpy_fn, (x,), {})
+            if x.__class__ is Tracer:
+                return bind1(prim, x, NO_PARAMS)
         return impl(x)
 
     fn.__name__ = fn.__qualname__ = name
@@ -231,7 +243,7 @@ def unary(
         gradient,
         _check_example(name, sample),
     )
-    return export(name, aliases=aliases)(fn)
+    return export(name, aliases=aliases, converts_array_likes=True)(fn)
 
 
 def binary(

@@ -71,7 +71,10 @@ def sum(  # noqa: A001
 
 def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
     """Sum the cotangent ``g`` of a broadcast result back to ``shape``."""
-    g_shape = g.shape if g.__class__ is np.ndarray else shape_of(g)
+    try:
+        g_shape = g.shape
+    except AttributeError:
+        g_shape = np.shape(g)
     if g_shape == shape:
         return g
     lead = len(g_shape) - len(shape)

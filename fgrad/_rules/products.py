@@ -215,11 +215,17 @@ def _flat(x: Any) -> Any:
 
 
 def _vdot_vjp_a(g: Any, ans: Any, a: Any, b: Any) -> Any:
-    return reshape(conjugate(g * _flat(b)), shape_of(a))
+    a_shape, b_shape = shape_of(a), shape_of(b)
+    if a_shape == b_shape:
+        return conjugate(g * b)
+    return reshape(conjugate(g * _flat(b)), a_shape)
 
 
 def _vdot_vjp_b(g: Any, ans: Any, a: Any, b: Any) -> Any:
-    return reshape(g * conjugate(_flat(a)), shape_of(b))
+    a_shape, b_shape = shape_of(a), shape_of(b)
+    if a_shape == b_shape:
+        return g * conjugate(a)
+    return reshape(g * conjugate(_flat(a)), b_shape)
 
 
 def _batch_vdot(prim: Primitive, values: Any, batched: Any, params: Any, size: int) -> Any:

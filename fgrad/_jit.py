@@ -110,7 +110,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import dataclasses
 import functools
 import inspect
 import keyword
@@ -193,7 +192,6 @@ class _Untraceable(Exception):
     """The function closes over a value traced by an enclosing transform."""
 
 
-@dataclasses.dataclass
 class JitStats:
     """Counters of a jitted function, for seeing what the cache does.
 
@@ -212,11 +210,35 @@ class JitStats:
         Programs currently cached, over all signatures.
     """
 
-    traces: int = 0
-    replays: int = 0
-    guard_failures: int = 0
-    eager_calls: int = 0
-    variants: int = 0
+    __slots__ = ("traces", "replays", "guard_failures", "eager_calls", "variants")
+
+    def __init__(
+        self,
+        traces: int = 0,
+        replays: int = 0,
+        guard_failures: int = 0,
+        eager_calls: int = 0,
+        variants: int = 0,
+    ) -> None:
+        self.traces = traces
+        self.replays = replays
+        self.guard_failures = guard_failures
+        self.eager_calls = eager_calls
+        self.variants = variants
+
+    def _counts(self) -> tuple[int, ...]:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"JitStats({counts})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not JitStats:
+            return NotImplemented
+        return self._counts() == other._counts()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as the dataclass it replaces
 
 
 def _nbytes(value: Any) -> int:
@@ -381,7 +403,6 @@ def _param_key(value: Any) -> Any:
     raise _NoKey
 
 
-@dataclasses.dataclass
 class _Recording:
     """A recorded program after dead-code and common-subexpression elimination.
 
@@ -389,17 +410,36 @@ class _Recording:
     constants at ``n_tape`` and above (their values in ``template``).
     """
 
-    ops: list[tuple[Any, ...]]
-    template: list[Any]
-    n_tape: int
-    input_slots: list[int]
-    output_slots: list[int]
-    alias_copies: list[int]
-    names: dict[int, str]
-    call_slots: list[int]
-    classes: dict[int, type]
-    merged: int
-    describe: str
+    __slots__ = (
+        "ops", "template", "n_tape", "input_slots", "output_slots", "alias_copies", "names",
+        "call_slots", "classes", "merged", "describe",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        ops: list[tuple[Any, ...]],
+        template: list[Any],
+        n_tape: int,
+        input_slots: list[int],
+        output_slots: list[int],
+        alias_copies: list[int],
+        names: dict[int, str],
+        call_slots: list[int],
+        classes: dict[int, type],
+        merged: int,
+        describe: str,
+    ) -> None:
+        self.ops = ops
+        self.template = template
+        self.n_tape = n_tape
+        self.input_slots = input_slots
+        self.output_slots = output_slots
+        self.alias_copies = alias_copies
+        self.names = names
+        self.call_slots = call_slots
+        self.classes = classes
+        self.merged = merged
+        self.describe = describe
 
     @property
     def listing(self) -> str:

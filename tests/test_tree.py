@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pytest
 
+from fgrad import JitStats
 from fgrad.flatten_util import ravel_pytree
 from fgrad.tree import (
     DictKey,
@@ -903,3 +904,41 @@ def test_grad_flows_through_ravel_and_unravel() -> None:
     np.testing.assert_array_equal(jitted(params), 2.0 * flat)
     batched = fgrad.vmap(lambda v: unravel(v)["w"])(np.stack([flat, 2 * flat]))
     np.testing.assert_array_equal(batched, np.stack([params["w"], 2 * params["w"]]))
+
+
+@pytest.mark.parametrize(
+    ("cls", "field", "value", "text"),
+    [
+        (DictKey, "key", "w", "['w']"),
+        (SequenceKey, "idx", 2, "[2]"),
+        (GetAttrKey, "name", "weight", ".weight"),
+        (FlattenedIndexKey, "key", 1, "[1]"),
+    ],
+)
+def test_path_entries_behave_as_frozen_dataclasses(cls, field, value, text):
+    entry = cls(value)
+    assert entry == cls(**{field: value}) and hash(entry) == hash(cls(value))
+    assert entry != cls(3 if value != 3 else 4)
+    assert all(entry != other(value) for other in {DictKey, SequenceKey, GetAttrKey} - {cls})
+    assert repr(entry) == f"{cls.__name__}({field}={value!r})" and str(entry) == text
+    assert pickle.loads(pickle.dumps(entry)) == entry and copy.deepcopy(entry) == entry
+    assert len({entry, cls(value)}) == 1
+    with pytest.raises(AttributeError, match="immutable"):
+        setattr(entry, field, value)
+    with pytest.raises(AttributeError, match="immutable"):
+        delattr(entry, field)
+    match entry:
+        case cls(matched):  # noqa: F841 - positional match through __match_args__
+            assert matched == value
+
+
+def test_jit_stats_compare_and_print_as_counters():
+    stats = JitStats(traces=1, replays=2)
+    assert stats == JitStats(1, 2, 0, 0, 0) and stats != JitStats(1, 3)
+    assert repr(stats) == (
+        "JitStats(traces=1, replays=2, guard_failures=0, eager_calls=0, variants=0)"
+    )
+    stats.replays += 1
+    assert stats.replays == 3
+    with pytest.raises(TypeError):
+        hash(stats)

@@ -17,8 +17,10 @@ from test_numpy_grads import CASES
 
 import fgrad
 import fgrad.numpy as fnp
+from fgrad import losses
 from fgrad._core import Primitive
 from fgrad._rules import (
+    batching,
     calculus,
     declare,
     elementwise,
@@ -49,8 +51,6 @@ FALLBACKS = {
     "histogram_bin_edges", "histogram_bin_index", "histogram_counts",
     # results whose shape depends on values: no batched array can hold them in general
     "nonzero", "flatnonzero", "argwhere", "unique", "unique_family",
-    # gathers at traced index arrays
-    "gather",
 }  # fmt: skip
 """Primitives without a batching rule: they run once per example, with a one-time warning.
 None of them is in the arithmetic, linear, reduction, product or linalg families."""
@@ -154,6 +154,46 @@ def test_per_example_gradients_of_an_mlp() -> None:
         per_example = fgrad.vmap(fgrad.grad(loss), in_axes=(None, 0, 0))(params, xs, ys)
     loop = [fgrad.grad(loss)(params, xs[i], ys[i]) for i in range(6)]
     _assert_close(per_example, loop)
+
+
+def test_per_example_gradients_with_integer_labels_gather_without_a_loop() -> None:
+    rng = np.random.default_rng(1)
+    w = rng.normal(size=(3, 4))
+    xs, labels = rng.normal(size=(5, 8, 3)), rng.integers(0, 4, (5, 8))
+
+    def loss(w: Any, x: Any, y: Any) -> Any:
+        logp = fgrad.nn.log_softmax(x @ w)
+        picked = fnp.take_along_axis(logp, y[:, None], axis=1)
+        return losses.softmax_cross_entropy(x @ w, y) - 0.5 * fnp.sum(picked)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", fgrad.BatchingFallbackWarning)
+        per_example = fgrad.vmap(fgrad.value_and_grad(loss), in_axes=(None, 0, 0))(w, xs, labels)
+    _assert_close(per_example, [fgrad.value_and_grad(loss)(w, x, y) for x, y in zip(xs, labels)])
+
+
+def test_gathers_align_index_arrays_of_different_ranks() -> None:
+    x = np.arange(5 * 3 * 4.0).reshape(5, 3, 4)
+    rows = np.array([[0, 2], [1, 1]])  # static, rank 2
+    columns = np.array([[3, 0], [1, 2], [0, 0], [2, 3], [1, 1]])  # one rank-1 index per example
+    template = ((False, rows), (True, 0), (False, slice(None)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", fgrad.BatchingFallbackWarning)
+        out = fgrad.vmap(lambda a, j: linear._GATHER(a[..., None], j, template=template))(
+            x, columns
+        )
+    np.testing.assert_array_equal(
+        out, np.stack([a[..., None][rows, j] for a, j in zip(x, columns)])
+    )
+
+
+def test_gathers_that_cannot_take_a_batch_index_run_once_per_example() -> None:
+    x, index = np.arange(24.0).reshape(2, 3, 4), np.array([[2, 0], [1, 1]])
+    template = ((False, slice(None)), (True, 0))  # x[:, index]: the batch index cannot go first
+    batching._FALLBACKS_WARNED.discard("gather")
+    with pytest.warns(fgrad.BatchingFallbackWarning, match="'gather'"):
+        out = fgrad.vmap(lambda a, i: linear._GATHER(a, i, template=template))(x, index)
+    np.testing.assert_array_equal(out, np.stack([a[:, i] for a, i in zip(x, index)]))
 
 
 def test_in_axes_out_axes_negative_and_prefix_pytrees() -> None:

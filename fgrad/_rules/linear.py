@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import builtins
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -423,8 +423,69 @@ def _scatter_vjp(
     return [_GATHER(ct, *arrays, template=template) if k == 0 else None for k in argnums]
 
 
-_GATHER = Primitive("gather", _gather_impl, vjp_joint=_gather_vjp, varying_shape=True)
-_SCATTER = Primitive("scatter_add", _scatter_impl, vjp_joint=_scatter_vjp)
+def _advanced_rank(part: Any) -> int | None:
+    """The rank of a static index part that NumPy treats as an advanced (integer) index,
+    ``None`` for a basic one (slice, ``None``, ``Ellipsis``), ``-1`` for one not handled."""
+    if isinstance(part, (int, np.integer)) and not isinstance(part, (bool, np.bool_)):
+        return 0
+    if isinstance(part, np.ndarray):
+        return part.ndim if part.dtype.kind in "iu" else -1
+    if isinstance(part, slice) or part is None or part is Ellipsis:
+        return None
+    return -1
+
+
+def _with_batch_index(
+    arrays: Sequence[Any], batched: Sequence[bool], template: tuple[Any, ...], size: int
+) -> tuple[list[Any], tuple[Any, ...]] | None:
+    """Index arrays and template that index every example at once: ``arange(size)`` first.
+
+    Only where that keeps NumPy's placement of the indexed axes: the index starts with an
+    integer index (so the batch index joins the first group of advanced indices), and every
+    index array is integer (a boolean mask may select a different count per example).
+    ``None`` otherwise.
+    """
+    ranks = [len(shape_of(a)) - b for a, b in zip(arrays, batched)]
+    if not builtins.all(dtype_of(a).kind in "iu" for a in arrays):
+        return None
+    for position, (is_array, part) in enumerate(template):
+        if is_array:
+            continue
+        rank = _advanced_rank(part)
+        if rank == -1 or (position == 0 and rank is None):
+            return None
+        if rank is not None:
+            ranks.append(rank)
+    if not template:
+        return None
+    rank = builtins.max(ranks, default=0)
+    padded = [batching.pad_after_batch(a, rank) if b else a for a, b in zip(arrays, batched)]
+    batch_index = np.arange(size).reshape((size,) + (1,) * rank)
+    shifted = tuple((True, v + 1) if is_array else (False, v) for is_array, v in template)
+    return [batch_index, *padded], ((True, 0), *shifted)
+
+
+def _batch_gather(prim: Primitive, values: Any, batched: Any, params: Any, size: int) -> Any:
+    found = _with_batch_index(values[1:], batched[1:], params["template"], size)
+    if found is None:
+        return batching.one_by_one(prim, values, batched, params, size)
+    arrays, template = found
+    return prim(batching.with_batch(values[0], batched[0], size), *arrays, template=template), True
+
+
+def _batch_scatter(prim: Primitive, values: Any, batched: Any, params: Any, size: int) -> Any:
+    found = _with_batch_index(values[1:], batched[1:], params["template"], size)
+    if found is None:
+        return batching.one_by_one(prim, values, batched, params, size)
+    arrays, template = found
+    g = batching.with_batch(values[0], batched[0], size)
+    return prim(g, *arrays, shape=(size, *params["shape"]), template=template), True
+
+
+_GATHER = Primitive(
+    "gather", _gather_impl, vjp_joint=_gather_vjp, varying_shape=True, batch=_batch_gather
+)
+_SCATTER = Primitive("scatter_add", _scatter_impl, vjp_joint=_scatter_vjp, batch=_batch_scatter)
 
 
 def getitem(x: Any, index: Any) -> Any:

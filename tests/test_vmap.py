@@ -187,6 +187,23 @@ def test_gathers_align_index_arrays_of_different_ranks() -> None:
     )
 
 
+def test_constant_integer_indices_are_batched_forward_and_reverse() -> None:
+    x = np.arange(5 * 6 * 3.0).reshape(5, 6, 3) / 10
+    rows = np.array([[0, 2], [4, 4]])  # repeated: the scatter must accumulate
+
+    def f(a: Any) -> Any:
+        return fnp.sum(a[rows, 1] ** 2) + fnp.sum(a[np.array([1, 0]), :, None] ** 3)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", fgrad.BatchingFallbackWarning)
+        batched = fgrad.vmap(fgrad.value_and_grad(f))(x)
+    _assert_close(batched, [fgrad.value_and_grad(f)(a) for a in x])
+    batching._FALLBACKS_WARNED.discard("getitem")
+    with pytest.warns(fgrad.BatchingFallbackWarning, match="'getitem'"):
+        columns = fgrad.vmap(lambda a: a[:, rows % 3])(x)  # a slice first: one at a time
+    np.testing.assert_array_equal(columns, np.stack([a[:, rows % 3] for a in x]))
+
+
 def test_gathers_that_cannot_take_a_batch_index_run_once_per_example() -> None:
     x, index = np.arange(24.0).reshape(2, 3, 4), np.array([[2, 0], [1, 1]])
     template = ((False, slice(None)), (True, 0))  # x[:, index]: the batch index cannot go first

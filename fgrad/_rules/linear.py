@@ -333,9 +333,24 @@ def _scatter_add_vjp(ct: Any, ans: Any, g: Any, shape: Any, index: Any, basic: b
     return _GETITEM(ct, index=index, basic=basic)
 
 
+def _static_batch_index(index: Any, size: int) -> tuple[Any, ...] | None:
+    """A static advanced index with ``arange(size)`` in front, indexing every example at
+    once; ``None`` where that would move the indexed axes (see :func:`_with_batch_index`)."""
+    parts = index if isinstance(index, tuple) else (index,)
+    found = _with_batch_index([], [], tuple((False, part) for part in parts), size)
+    if found is None:
+        return None
+    (batch_index,), _ = found
+    return (batch_index, *parts)
+
+
 def _batch_scatter_add(prim: Primitive, values: Any, batched: Any, params: Any, size: int) -> Any:
     if not params["basic"]:
-        return batching.one_by_one(prim, values, batched, params, size)
+        index = _static_batch_index(params["index"], size)
+        if index is None:
+            return batching.one_by_one(prim, values, batched, params, size)
+        g = batching.with_batch(values[0], batched[0], size)
+        return prim(g, shape=(size, *params["shape"]), index=index, basic=False), True
     shape, index = params["shape"], params["index"]
     index = index if isinstance(index, tuple) else (index,)
     target_rank = np.ndim(np.broadcast_to(0.0, shape)[index])
@@ -375,7 +390,10 @@ def _getitem_impl(x: Any, index: Any, basic: bool) -> Any:
 def _batch_getitem(prim: Primitive, values: Any, batched: Any, params: Any, size: int) -> Any:
     index = params["index"] if isinstance(params["index"], tuple) else (params["index"],)
     if not params["basic"]:
-        return batching.one_by_one(prim, values, batched, params, size)
+        batch_index = _static_batch_index(index, size)
+        if batch_index is None:
+            return batching.one_by_one(prim, values, batched, params, size)
+        return prim(values[0], index=batch_index, basic=False), True
     return prim(values[0], index=(slice(None), *index), basic=True), True
 
 

@@ -197,11 +197,24 @@ def test_constant_integer_indices_are_batched_forward_and_reverse() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error", fgrad.BatchingFallbackWarning)
         batched = fgrad.vmap(fgrad.value_and_grad(f))(x)
+        columns = fgrad.vmap(lambda a: a[:, rows % 3])(x)  # adjacent after a slice: in place
     _assert_close(batched, [fgrad.value_and_grad(f)(a) for a in x])
+    np.testing.assert_array_equal(columns, np.stack([a[:, rows % 3] for a in x]))
+    y = np.arange(5 * 2 * 3 * 2 * 3.0).reshape(5, 2, 3, 2, 3) / 100
+    first = (np.array([1, 0]), slice(None), np.array([1, 1]))  # apart, an array first
+
+    def g(a: Any) -> Any:
+        return fnp.sum(a[first] ** 2)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", fgrad.BatchingFallbackWarning)
+        batched = fgrad.vmap(fgrad.value_and_grad(g))(y)
+    _assert_close(batched, [fgrad.value_and_grad(g)(a) for a in y])
+    index = (slice(None), np.array([2, 0]), slice(None), np.array([1, 1]))  # apart, slice first
     batching._FALLBACKS_WARNED.discard("getitem")
     with pytest.warns(fgrad.BatchingFallbackWarning, match="'getitem'"):
-        columns = fgrad.vmap(lambda a: a[:, rows % 3])(x)  # a slice first: one at a time
-    np.testing.assert_array_equal(columns, np.stack([a[:, rows % 3] for a in x]))
+        apart = fgrad.vmap(lambda a: a[index])(y)  # no prefix keeps the axes: one at a time
+    np.testing.assert_array_equal(apart, np.stack([a[index] for a in y]))
 
 
 def test_gathers_that_cannot_take_a_batch_index_run_once_per_example() -> None:

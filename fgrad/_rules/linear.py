@@ -334,9 +334,20 @@ def _scatter_add_vjp(ct: Any, ans: Any, g: Any, shape: Any, index: Any, basic: b
 
 
 def _static_batch_index(index: Any, size: int) -> tuple[Any, ...] | None:
-    """A static advanced index with ``arange(size)`` in front, indexing every example at
-    once; ``None`` where that would move the indexed axes (see :func:`_with_batch_index`)."""
+    """A static advanced index that indexes every example at once, ``None`` where no prefix
+    keeps NumPy's placement of the indexed axes.
+
+    Adjacent advanced parts stay in place, so a full slice in front keeps the batch axis
+    first (``x[:, idx]`` is ``X[:, :, idx]``); otherwise ``arange(size)`` goes in front when
+    the index starts with an advanced part (see :func:`_with_batch_index`).
+    """
     parts = index if isinstance(index, tuple) else (index,)
+    ranks = [_advanced_rank(part) for part in parts]
+    if -1 in ranks:
+        return None
+    advanced = [i for i, rank in enumerate(ranks) if rank is not None]
+    if advanced and advanced[-1] - advanced[0] + 1 == len(advanced):
+        return (slice(None), *parts)
     found = _with_batch_index([], [], tuple((False, part) for part in parts), size)
     if found is None:
         return None

@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -37,6 +36,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(1, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+import min_ratio  # noqa: E402
 import workloads  # noqa: E402
 
 _TAPE: list[Any] = []
@@ -107,19 +107,6 @@ def minimal_chain(n: int) -> Callable[[Recorded], Recorded]:
     return chain
 
 
-def fastest(steps: dict[str, Callable[[], Any]], calls: int, samples: int) -> dict[str, float]:
-    """The fastest of ``samples`` interleaved samples of ``calls`` calls, per call."""
-    best = dict.fromkeys(steps, float("inf"))
-    order = list(steps.items())
-    for sample in range(samples):
-        for name, step in order if sample % 2 == 0 else order[::-1]:
-            start = time.perf_counter()
-            for _ in range(calls):
-                step()
-            best[name] = min(best[name], (time.perf_counter() - start) / calls)
-    return best
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, default=2000, help="chain length (W3: 10,000)")
@@ -142,7 +129,7 @@ def main() -> None:
     n = options.steps
     chain = minimal_chain(n)
     value_and_grad = fgrad.value_and_grad(workloads.w3_fgrad_chain(api, n))
-    best = fastest(
+    best = min_ratio.min_times(
         {
             "numpy": lambda: workloads.w3_numpy_value_and_grad(x0, n),
             "minimal tracer": lambda: minimal_value_and_grad(chain, x0),

@@ -116,7 +116,7 @@ import keyword
 import operator
 import warnings
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -403,43 +403,24 @@ def _param_key(value: Any) -> Any:
     raise _NoKey
 
 
-class _Recording:
+class _Recording(NamedTuple):
     """A recorded program after dead-code and common-subexpression elimination.
 
     ``ops`` address values by slot: tape slots below ``n_tape`` (inputs and results),
     constants at ``n_tape`` and above (their values in ``template``).
     """
 
-    __slots__ = (
-        "ops", "template", "n_tape", "input_slots", "output_slots", "alias_copies", "names",
-        "call_slots", "classes", "merged", "describe",
-    )  # fmt: skip
-
-    def __init__(
-        self,
-        ops: list[tuple[Any, ...]],
-        template: list[Any],
-        n_tape: int,
-        input_slots: list[int],
-        output_slots: list[int],
-        alias_copies: list[int],
-        names: dict[int, str],
-        call_slots: list[int],
-        classes: dict[int, type],
-        merged: int,
-        describe: str,
-    ) -> None:
-        self.ops = ops
-        self.template = template
-        self.n_tape = n_tape
-        self.input_slots = input_slots
-        self.output_slots = output_slots
-        self.alias_copies = alias_copies
-        self.names = names
-        self.call_slots = call_slots
-        self.classes = classes
-        self.merged = merged
-        self.describe = describe
+    ops: list[tuple[Any, ...]]
+    template: list[Any]
+    n_tape: int
+    input_slots: list[int]
+    output_slots: list[int]
+    alias_copies: list[int]
+    names: dict[int, str]
+    call_slots: list[int]
+    classes: dict[int, type]
+    merged: int
+    describe: str
 
     @property
     def listing(self) -> str:

@@ -210,7 +210,6 @@ def _box_arguments(
     """
     boxed = _Boxed()
     new_args = list(args)
-    tape = trace.tape
     for argnum in argnums:
         leaves, treedef = tree_flatten(args[argnum])
         tracers: list[Tracer | None] = []
@@ -229,14 +228,6 @@ def _box_arguments(
             if leaf.__class__ is np.ndarray:
                 dtype = leaf.dtype
                 shape = leaf.shape
-                if dtype.kind == "f" and not holomorphic:
-                    tracer = Tracer(leaf, trace, len(tape))
-                    tape.append(None)
-                    tracers.append(tracer)
-                    dtypes.append(dtype)
-                    shapes.append(shape)
-                    new_leaves.append(tracer)
-                    continue
             else:
                 found = _leaf_dtype(leaf)
                 if found is None or found.kind not in "fc":
@@ -275,6 +266,13 @@ def _unbox_tree(tree: Any, trace: Trace) -> Any:
 
 def _finish(ct: Any, dtype: np.dtype[Any], shape: tuple[int, ...]) -> Any:
     """A cotangent as the gradient of a leaf: its shape, dtype, and an owned array."""
+    if (
+        ct.__class__ is np.ndarray
+        and ct.dtype is dtype
+        and ct.shape == shape
+        and ct.flags.writeable
+    ):
+        return ct
     if ct is None:
         return np.zeros(shape, dtype=dtype)
     if ct.__class__ is Tracer:
@@ -301,18 +299,10 @@ def _gradients(cts: list[Any], boxed: _Boxed) -> list[Any]:
     for treedef, tracers, dtypes, shapes in zip(
         boxed.treedefs, boxed.tracers, boxed.dtypes, boxed.shapes
     ):
-        leaves = []
-        for t, d, s in zip(tracers, dtypes, shapes):
-            ct = cts[t._idx] if t is not None and t._idx < len(cts) else None
-            if (
-                ct.__class__ is np.ndarray
-                and ct.dtype is d
-                and ct.shape == s
-                and ct.flags.writeable
-            ):
-                leaves.append(ct)
-            else:
-                leaves.append(_finish(ct, d, s))
+        leaves = [
+            _finish(cts[t._idx] if t is not None and t._idx < len(cts) else None, d, s)
+            for t, d, s in zip(tracers, dtypes, shapes)
+        ]
         out.append(tree_unflatten(treedef, leaves))
     return out
 

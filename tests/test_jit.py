@@ -162,11 +162,18 @@ def test_code_is_generated_on_the_first_replay_not_when_tracing(monkeypatch):
     assert jf.stats.traces == 1 and jf.stats.replays == 3
 
 
-def test_a_short_program_too_large_for_cpython_is_interpreted(monkeypatch):
-    def nested_too_deeply(*args, **kwargs):
-        raise RecursionError("maximum recursion depth exceeded during compilation")
+def _compiler_gives_up(*args, **kwargs):
+    raise RecursionError("maximum recursion depth exceeded during compilation")
 
-    monkeypatch.setattr(jit_module, "_generate", nested_too_deeply)
+
+def _long_chain(x):
+    for _ in range(_CODEGEN_LIMIT):
+        x = x * 1.0001 + 0.1
+    return x
+
+
+def test_a_short_program_too_large_for_cpython_is_interpreted(monkeypatch):
+    monkeypatch.setattr(jit_module, "_generate", _compiler_gives_up)
     f = lambda x: fnp.tanh(x) * 3.0 - x  # noqa: E731
     jf = fgrad.jit(f)
     for k in range(3):
@@ -778,11 +785,7 @@ def test_large_integer_constants_stay_numpy_operations():
 
 
 def test_long_programs_are_compiled_once_hot():
-    def chain(x):
-        for _ in range(_CODEGEN_LIMIT):
-            x = x * 1.0001 + 0.1
-        return x
-
+    chain = _long_chain
     jitted = fgrad.jit(chain)
     jitted(np.ones(2))
     for k in range(1, jit_module._HOT_REPLAYS + 1):
@@ -807,17 +810,8 @@ def test_long_programs_stay_interpreted_when_they_cannot_be_compiled(why, monkey
     if why == "past _COMPILE_LIMIT":
         monkeypatch.setattr(jit_module, "_COMPILE_LIMIT", _CODEGEN_LIMIT)
     else:
-
-        def nested_too_deeply(*args, **kwargs):
-            raise RecursionError("maximum recursion depth exceeded during compilation")
-
-        monkeypatch.setattr(jit_module, "_generate", nested_too_deeply)
-
-    def chain(x):
-        for _ in range(_CODEGEN_LIMIT):
-            x = x * 1.0001 + 0.1
-        return x
-
+        monkeypatch.setattr(jit_module, "_generate", _compiler_gives_up)
+    chain = _long_chain
     jitted = fgrad.jit(chain)
     jitted(np.ones(2))
     for k in range(jit_module._HOT_REPLAYS + 2):

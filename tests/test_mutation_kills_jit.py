@@ -83,13 +83,17 @@ def test_a_leaked_python_number_argument_names_jit_and_the_function() -> None:
         return x * lr
 
     fgrad.jit(keep)(np.ones(2), 0.5)
-    line = keep.__code__.co_firstlineno
+    _assert_use_names_jit_of(keep, leaked[0])
+
+
+def _assert_use_names_jit_of(fun: Any, leaked: Any) -> None:
+    """Using the leaked tracer raises, naming ``jit(fun)`` and where ``fun`` is defined."""
     with pytest.raises(
         fgrad.UnexpectedTracerError,
-        match=rf"created by jit\({re.escape(keep.__qualname__)}\) defined at "
-        rf"{re.escape(__file__)}:{line} after",
+        match=rf"created by jit\({re.escape(fun.__qualname__)}\) defined at "
+        rf"{re.escape(__file__)}:{fun.__code__.co_firstlineno} after",
     ):
-        fnp.sin(leaked[0])
+        fnp.sin(leaked)
 
 
 def test_jit_guards_the_shapes_of_a_tuple_valued_instruction() -> None:
@@ -287,12 +291,7 @@ def test_a_leaked_array_argument_names_jit_and_the_function() -> None:
         return x * 2.0
 
     fgrad.jit(keep)(np.ones(2))
-    with pytest.raises(
-        fgrad.UnexpectedTracerError,
-        match=rf"created by jit\({re.escape(keep.__qualname__)}\) defined at "
-        rf"{re.escape(__file__)}:{keep.__code__.co_firstlineno} after",
-    ):
-        fnp.sin(leaked[0])
+    _assert_use_names_jit_of(keep, leaked[0])
 
 
 def test_retrace_warning_names_arguments_without_parameter_names() -> None:
